@@ -1,0 +1,156 @@
+"""The ``benchsuite`` command line: ``list`` and ``run``.
+
+Any :class:`~benchsuite.errors.BenchsuiteError` or bad option is printed as one line and exits
+with code 2 (``--debug`` shows the traceback instead). ``run`` exits 1 when a case failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchsuite import __version__
+from benchsuite.environment import usable_cores
+from benchsuite.errors import BenchsuiteError
+from benchsuite.optim import OPTIMIZERS, make_optimizer
+from benchsuite.plugins import Registry, load_registry
+from benchsuite.runner import DATASETS, MODES, Settings, parse_model
+
+EXIT_FAILED_CASES = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="benchsuite")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Run the same models on every framework, check they agree, and measure them fairly."""
+
+
+def _registry() -> Registry:
+    return load_registry()
+
+
+# -- list ----------------------------------------------------------------------------------
+
+def _listing(reg: Registry) -> dict[str, Any]:
+    from benchsuite.spec import DEFAULT_INPUT
+
+    backends = []
+    for name, b in reg.backends.items():
+        available = b.is_available()
+        backends.append({
+            "name": name, "available": available,
+            "status": "available" if available else f"unavailable ({b.install_hint})",
+            "version": b.version() if available else None,
+            "devices": b.devices() if available else [],
+            "plugin": next((p.name for p in reg.plugins.values() if name in p.backends), None),
+        })
+    models = []
+    for name, entry in reg.models.items():
+        spec = entry.factory(input_shape=DEFAULT_INPUT, classes=10)
+        flops = spec.flops()
+        models.append({"name": name, "plugin": entry.plugin, "description": entry.description,
+                       "layers": spec.describe(), "input_shape": list(spec.input_shape),
+                       "n_params": spec.n_params, "flops_forward": flops.forward,
+                       "flops_train": flops.train})
+    plugins = [{"name": p.name, "status": p.status, "source": p.source, "error": p.error,
+                "backends": p.backends, "models": p.models} for p in reg.plugins.values()]
+    return {"backends": backends, "models": models, "plugins": plugins}
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(as_json: bool) -> int:
+    """Backends (availability, version, devices), models (parameters, FLOPs) and plugins."""
+    listing = _listing(_registry())
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return 0
+    from benchsuite import console
+
+    console.print_listing(listing)
+    return 0
+
+
+# -- run -----------------------------------------------------------------------------------
+
+@cli.command("run")
+@click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
+              help="Backend to run (repeatable; default: every installed backend).")
+@click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
+              help="Model, optionally with parameters, e.g. mlp:depth=10,activation=sigmoid "
+                   "(repeatable; default: all).")
+@click.option("--batch-size", "batch_sizes", multiple=True, type=int, metavar="N",
+              help="Batch size (repeatable; default 128).")
+@click.option("--mode", "modes", multiple=True, metavar="train|infer",
+              help="What to time (repeatable; default: both).")
+@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
+@click.option("--repeats", default=5, show_default=True, type=int,
+              help="Timed repeats per case (each at least --min-time seconds).")
+@click.option("--min-time", default=0.2, show_default=True, type=float,
+              help="Minimum seconds per timed repeat.")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for every backend [default: all usable cores].")
+@click.option("--optimizer", default="sgd", show_default=True, metavar="|".join(OPTIMIZERS))
+@click.option("--lr", type=float, default=None, help="Learning rate [default: optimizer's].")
+@click.option("--data", default="synthetic", show_default=True, metavar="|".join(DATASETS),
+              help="synthetic 28x28x1 inputs, or the bundled 8x8 digits.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the shared initial weights and data.")
+@click.option("-o", "--output", default="results", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
+def run_cmd(backends, models, batch_sizes, modes, device, repeats, min_time, threads, optimizer,
+            lr, data, seed, output) -> int:
+    """Run the benchmark matrix and write one results file."""
+    from benchsuite import console, runner
+
+    settings = Settings(
+        backends=list(backends), models=[parse_model(m) for m in models],
+        modes=tuple(modes) or MODES, device=device, batch_sizes=tuple(batch_sizes) or (128,),
+        repeats=repeats, min_time=min_time, threads=threads or usable_cores(), seed=seed,
+        optimizer=make_optimizer(optimizer, lr), data=data)
+    reg = _registry()
+    cases = runner.plan(reg, settings)
+    run = runner.new_run(settings)
+    path = runner.output_path(output, run)
+    log = console.CaseLog(len(cases))
+    try:
+        runner.execute(reg, cases, settings, path, run, on_case=log)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {len(run['cases'])} finished case(s) kept in {path}", err=True)
+        return 130
+    console.print_results(run)
+    click.echo(f"results: {path}")
+    failed = [c for c in run["cases"] if c["status"] not in ("ok", "skipped")]
+    return EXIT_FAILED_CASES if failed else 0
+
+
+# -- entry point ---------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: returns the exit code (0 ok, 1 failed cases, 2 errors)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING, stream=sys.stderr)
+    try:
+        rv = cli.main(args=args, prog_name="benchsuite", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        click.echo(f"benchsuite: error: {exc.format_message()}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        return 130
+    except BenchsuiteError as exc:
+        if debug:
+            raise
+        click.echo(f"benchsuite: error: {exc}", err=True)
+        return exc.exit_code
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Terminal output: rich tables for ``list`` and ``run``, one plain log line per case."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    # Not a terminal (CI logs, pipes): wide enough that tables do not wrap.
+    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
+
+
+def _fmt_rate(tp: dict[str, Any] | None) -> str:
+    if not tp:
+        return "-"
+    return f"{tp['median']:,.0f} [{tp['ci_low']:,.0f}, {tp['ci_high']:,.0f}]"
+
+
+class CaseLog:
+    """Called after each case: ``[i/n] backend model mode device bN: status ...`` on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, i: int, case: Any, record: dict[str, Any]) -> None:
+        tp = record.get("throughput")
+        if record["status"] == "ok" and tp:
+            detail = f"{tp['median']:,.0f} samples/s (cv {100 * tp['cv']:.1f}%)"
+        else:
+            detail = record.get("error") or ""
+        line = f"[{i + 1}/{self.total}] {case.label}: {record['status']} {detail}"
+        print(line.rstrip(), file=sys.stderr, flush=True)
+
+
+def print_listing(listing: dict[str, Any]) -> None:
+    out = _console()
+    t = Table(title="Backends")
+    for col in ("name", "status", "version", "devices", "plugin"):
+        t.add_column(col)
+    for b in listing["backends"]:
+        t.add_row(escape(b["name"]), escape(b["status"]), escape(b["version"] or "-"),
+                  ", ".join(b["devices"]) or "-", escape(b["plugin"] or "-"))
+    out.print(t)
+    t = Table(title="Models (input 28x28x1, 10 classes; FLOPs per sample)")
+    for col in ("name", "params", "MFLOP fwd", "MFLOP train", "layers", "plugin"):
+        t.add_column(col, justify="right" if col in ("params", "MFLOP fwd", "MFLOP train")
+                     else "left")
+    for m in listing["models"]:
+        t.add_row(escape(m["name"]), f"{m['n_params']:,}", f"{m['flops_forward'] / 1e6:.2f}",
+                  f"{m['flops_train'] / 1e6:.2f}", escape(m["layers"]), escape(m["plugin"]))
+    out.print(t)
+    t = Table(title="Plugins")
+    for col in ("name", "status", "source", "registered / error"):
+        t.add_column(col)
+    for p in listing["plugins"]:
+        what = p["error"] or ", ".join(p["backends"] + p["models"]) or "-"
+        t.add_row(escape(p["name"]), escape(p["status"]), escape(p["source"]), escape(what))
+    out.print(t)
+
+
+def print_results(run: dict[str, Any]) -> None:
+    out = _console()
+    t = Table(title=f"benchsuite run {run['run_id']} ({run['settings']['threads']} threads)")
+    cols = ("backend", "model", "mode", "device", "batch", "status", "samples/s [95% CI]",
+            "ms/step", "GFLOP/s", "cv")
+    for col in cols:
+        t.add_column(col, justify="right" if col in cols[4:] and col != "status" else "left")
+    problems = []
+    for c in run["cases"]:
+        tp = c.get("throughput")
+        t.add_row(escape(c["backend"]), escape(c["model"]), c["mode"], c["device"],
+                  str(c["batch_size"]), c["status"], _fmt_rate(tp),
+                  f"{c['step_ms']:.2f}" if c.get("step_ms") else "-",
+                  f"{c['gflops']:.1f}" if c.get("gflops") else "-",
+                  (f"{100 * tp['cv']:.1f}%" + (" !" if tp["unstable"] else "")) if tp else "-")
+        if c.get("error"):
+            problems.append(f"{c['backend']} {c['model']} {c['mode']} {c['device']} "
+                            f"b{c['batch_size']}: {c['status']}: {c['error']}")
+    out.print(t)
+    for line in problems:
+        out.print(escape(line))

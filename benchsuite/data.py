@@ -1,0 +1,93 @@
+"""Datasets, always handed to backends as NHWC float32 images and int64 labels.
+
+* :func:`synthetic` — seeded data of any shape, labelled by a random linear "teacher" so that
+  models can actually learn it;
+* :func:`digits` — scikit-learn's bundled 8×8 handwritten digits (1,797 real images, shipped
+  inside the package: no download), with a fixed stratified train/test split.
+
+Batches come from :func:`batches` in a shuffle order fixed by a seed, so every backend sees the
+same samples in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchsuite.errors import DataError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+
+    def __post_init__(self) -> None:
+        for x, y, part in ((self.x_train, self.y_train, "train"), (self.x_test, self.y_test, "test")):
+            if x.ndim != 4 or x.dtype != np.float32:
+                raise DataError(f"{self.name} {part} images must be NHWC float32, got "
+                                f"{x.dtype} {x.shape}")
+            if len(x) != len(y):
+                raise DataError(f"{self.name} {part}: {len(x)} images but {len(y)} labels")
+            if len(y) and (y.min() < 0 or y.max() >= self.classes):
+                raise DataError(f"{self.name} {part}: labels outside 0..{self.classes - 1}")
+
+
+def synthetic(
+    input_shape: tuple[int, int, int], classes: int, n: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` standard-normal images with labels from a fixed random linear teacher."""
+    if n < 1:
+        raise DataError(f"synthetic data needs at least one sample, got {n}")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, *input_shape), dtype=np.float32)
+    teacher = rng.standard_normal((math.prod(input_shape), classes), dtype=np.float32)
+    y = (x.reshape(n, -1) @ teacher).argmax(axis=1).astype(np.int64)
+    return x, y
+
+
+def stratified_split(
+    y: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices holding ``test_fraction`` of every class in the test part."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for cls in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == cls))
+        k = round(len(idx) * test_fraction)
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+    """The 8×8 digits (pixel values 0..16 scaled to 0..1), split per class with ``seed``."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.images.astype(np.float32) / 16.0)[..., None]
+    y = bunch.target.astype(np.int64)
+    tr, te = stratified_split(y, test_fraction, seed)
+    return Dataset("digits", x[tr], y[tr], x[te], y[te], classes=10)
+
+
+def batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, drop_last: bool = True
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of batches in the shuffle order fixed by ``seed``."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    stop = len(x) - len(x) % batch_size if drop_last else len(x)
+    for start in range(0, stop, batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]

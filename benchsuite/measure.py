@@ -1,0 +1,118 @@
+"""Timers and statistics (after pyperf and asv).
+
+A step is timed between two calls to ``synchronize`` so that asynchronous backends are
+charged for all their work. Warm-up runs until step times settle; then each repeat runs enough
+steps to last ``min_time`` seconds, and one throughput sample is kept per repeat. The summary
+is the median with a bootstrap 95% confidence interval, the IQR and the coefficient of
+variation; CV above 10% marks the case unstable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+UNSTABLE_CV = 0.10
+
+
+@dataclass
+class WarmUp:
+    steps: int
+    first_step_s: float
+    step_s: float  # median of the settled window
+
+
+@dataclass
+class Timing:
+    warmup: WarmUp
+    steps_per_repeat: int
+    throughput: list[float] = field(default_factory=list)  # samples/s, one per repeat
+
+
+def timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
+    """Seconds for one call of ``fn`` including the device work it queued."""
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - t0
+
+
+def warm_up(
+    step: Callable[[], object],
+    sync: Callable[[], None],
+    min_steps: int = 10,
+    window: int = 5,
+    tolerance: float = 0.10,
+    max_seconds: float = 10.0,
+) -> WarmUp:
+    """Run steps until the median of the last ``window`` is within ``tolerance`` of the median of
+    the ``window`` before it (at least ``min_steps``; at most ``max_seconds``)."""
+    times = [timed(step, sync)]
+    spent = times[0]
+    while True:
+        if len(times) >= max(min_steps, 2 * window):
+            last = float(np.median(times[-window:]))
+            prev = float(np.median(times[-2 * window:-window]))
+            if abs(last - prev) <= tolerance * prev or spent > max_seconds:
+                return WarmUp(len(times), times[0], last)
+        times.append(timed(step, sync))
+        spent += times[-1]
+
+
+def measure(
+    step: Callable[[], object],
+    sync: Callable[[], None],
+    batch_size: int,
+    repeats: int,
+    min_time: float = 0.2,
+    after_repeat: Callable[[], None] | None = None,
+) -> Timing:
+    """Warm up, then ``repeats`` timed repeats of enough steps to last ``min_time`` each."""
+    warm = warm_up(step, sync)
+    steps = max(1, math.ceil(min_time / max(warm.step_s, 1e-9)))
+    timing = Timing(warm, steps)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        elapsed = time.perf_counter() - t0
+        timing.throughput.append(steps * batch_size / elapsed)
+        if after_repeat is not None:
+            after_repeat()
+    return timing
+
+
+def bootstrap_ci(
+    samples: list[float], confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median (seeded: reproducible)."""
+    data = np.asarray(samples, dtype=float)
+    if len(data) < 2:
+        return float(data[0]), float(data[0])
+    rng = np.random.default_rng(seed)
+    medians = np.median(rng.choice(data, size=(resamples, len(data))), axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
+
+
+def summarize(samples: list[float]) -> dict[str, object]:
+    """Median, bootstrap 95% CI, IQR, CV and the raw samples, JSON-ready."""
+    data = np.asarray(samples, dtype=float)
+    lo, hi = bootstrap_ci(samples)
+    mean = float(data.mean())
+    cv = float(data.std(ddof=1) / mean) if len(data) > 1 and mean else 0.0
+    q1, q3 = np.quantile(data, [0.25, 0.75])
+    return {
+        "median": float(np.median(data)),
+        "ci_low": lo,
+        "ci_high": hi,
+        "iqr": float(q3 - q1),
+        "cv": cv,
+        "unstable": cv > UNSTABLE_CV,
+        "samples": [float(s) for s in data],
+    }

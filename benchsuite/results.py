@@ -1,0 +1,145 @@
+"""Results files: plain JSON with a schema version, written atomically; loaded as a DataFrame.
+
+A results file holds one run::
+
+    {"schema_version": 1, "run_id": ..., "started": ..., "finished": ..., "status": ...,
+     "benchsuite_version": ..., "settings": {...}, "environment": {...}, "cases": [...]}
+
+and each case at least ``backend, model, mode, device, batch_size, status, error`` and
+``throughput = {median, ci_low, ci_high, samples}`` in samples per second (null unless the
+case ran). The file on disk is always complete JSON: every write goes to a temporary file in
+the same folder, is flushed to disk, then renamed over the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from benchsuite.errors import ResultsError
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "failed", "skipped", "crashed", "timeout", "oom")
+CASE_KEYS = ("backend", "model", "mode", "device", "batch_size", "status", "error", "throughput")
+THROUGHPUT_KEYS = ("median", "ci_low", "ci_high", "samples")
+
+#: Columns of :func:`load`'s DataFrame, one row per case (documented in the README).
+COLUMNS = (
+    "run_id", "file", "backend", "backend_version", "model", "model_params", "mode", "device",
+    "batch_size", "status", "error", "throughput", "ci_low", "ci_high", "iqr", "cv", "unstable",
+    "n_samples", "samples", "step_ms", "gflops", "flops_per_sample", "n_params", "threads",
+    "optimizer", "build_s", "first_step_s", "warmup_steps", "started",
+)
+
+
+def save(run: dict[str, Any], path: str | Path) -> Path:
+    """Write ``run`` to ``path`` atomically (temp file + fsync + rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(run, fh, indent=1, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """Load and validate one results file; any problem is a one-line :class:`ResultsError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise ResultsError(f"{path}: empty file, not a benchsuite results file")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); "
+                           "truncated or not a benchsuite results file") from None
+    validate(doc, str(path))
+    return doc
+
+
+def validate(doc: Any, source: str = "results") -> None:
+    """Raise :class:`ResultsError` unless ``doc`` is a results document of a known schema."""
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        raise ResultsError(f"{source}: no schema_version, not a benchsuite results file")
+    version = doc["schema_version"]
+    if version != SCHEMA_VERSION:
+        raise ResultsError(f"{source}: schema_version {version!r} is not supported "
+                           f"(this benchsuite reads version {SCHEMA_VERSION})")
+    cases = doc.get("cases")
+    if not isinstance(cases, list):
+        raise ResultsError(f"{source}: 'cases' must be a list")
+    for i, case in enumerate(cases):
+        missing = [k for k in CASE_KEYS if not isinstance(case, dict) or k not in case]
+        if missing:
+            raise ResultsError(f"{source}: case {i} lacks {', '.join(missing)}")
+        if case["status"] not in STATUSES:
+            raise ResultsError(f"{source}: case {i} has unknown status {case['status']!r}")
+        tp = case["throughput"]
+        if tp is not None and not (isinstance(tp, dict) and all(k in tp for k in THROUGHPUT_KEYS)):
+            raise ResultsError(f"{source}: case {i} throughput needs {', '.join(THROUGHPUT_KEYS)}")
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, folders as their ``*.json`` files (sorted)."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.json") if not f.name.startswith("."))
+            if not found:
+                raise ResultsError(f"{p}: no results files (*.json) in this folder")
+            files += found
+        elif p.exists():
+            files.append(p)
+        else:
+            raise ResultsError(f"{p}: no such file or folder")
+    return files
+
+
+def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, Any]:
+    """One case flattened into a :data:`COLUMNS` row."""
+    tp = case.get("throughput") or {}
+    phases = case.get("phases") or {}
+    spec = case.get("spec") or {}
+    samples = tp.get("samples") or []
+    return {
+        "run_id": run.get("run_id"), "file": file, "backend": case["backend"],
+        "backend_version": case.get("backend_version"), "model": case["model"],
+        "model_params": json.dumps(spec.get("params", {}), sort_keys=True),
+        "mode": case["mode"], "device": case["device"], "batch_size": case["batch_size"],
+        "status": case["status"], "error": case["error"], "throughput": tp.get("median"),
+        "ci_low": tp.get("ci_low"), "ci_high": tp.get("ci_high"), "iqr": tp.get("iqr"),
+        "cv": tp.get("cv"), "unstable": tp.get("unstable"), "n_samples": len(samples),
+        "samples": samples, "step_ms": case.get("step_ms"), "gflops": case.get("gflops"),
+        "flops_per_sample": case.get("flops_per_sample"), "n_params": spec.get("n_params"),
+        "threads": (run.get("settings") or {}).get("threads"),
+        "optimizer": (case.get("optimizer") or {}).get("name"),
+        "build_s": phases.get("build_s"), "first_step_s": phases.get("first_step_s"),
+        "warmup_steps": phases.get("warmup_steps"), "started": run.get("started"),
+    }
+
+
+def load(paths: str | Path | Iterable[str | Path]):
+    """Results files and/or folders → one tidy :class:`pandas.DataFrame`, a row per case."""
+    import pandas as pd
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    rows = []
+    for f in expand(paths):
+        run = read(f)
+        rows += [case_row(c, run, str(f)) for c in run["cases"]]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
