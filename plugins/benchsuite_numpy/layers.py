@@ -65,25 +65,29 @@ def conv_backward(x_shape, cols, kernel, dy, need_dx=True):
     return dxp[:, lo:lo + h, lo:lo + w, :], dkernel, dbias
 
 
-def maxpool_forward(x: np.ndarray, p: int):
-    """Returns (y, argmax); ties go to the first element of the window, as in the frameworks."""
-    n, h, w, c = x.shape
-    ho, wo = h // p, w // p
-    win = x[:, : ho * p, : wo * p, :].reshape(n, ho, p, wo, p, c)
-    win = win.transpose(0, 1, 3, 5, 2, 4).reshape(n, ho, wo, c, p * p)
-    arg = win.argmax(axis=-1)
-    y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-    return y, arg
+def _windows(x: np.ndarray, p: int) -> list[np.ndarray]:
+    """The p·p strided views of ``x`` (N, H, W, C), one per offset in the pooling window,
+    in row-major order; each has the pooled shape (trailing rows/columns dropped)."""
+    ho, wo = x.shape[1] // p, x.shape[2] // p
+    return [x[:, i:ho * p:p, j:wo * p:p, :] for i in range(p) for j in range(p)]
 
 
-def maxpool_backward(x_shape, arg, dy, p: int):
-    n, h, w, c = x_shape
-    ho, wo = h // p, w // p
-    dwin = np.zeros((n, ho, wo, c, p * p), dtype=dy.dtype)
-    np.put_along_axis(dwin, arg[..., None], dy[..., None], axis=-1)
-    dwin = dwin.reshape(n, ho, wo, c, p, p).transpose(0, 1, 4, 2, 5, 3)
-    dx = np.zeros(x_shape, dtype=dy.dtype)
-    dx[:, : ho * p, : wo * p, :] = dwin.reshape(n, ho * p, wo * p, c)
+def maxpool_forward(x: np.ndarray, p: int) -> np.ndarray:
+    views = _windows(x, p)
+    y = views[0].copy()
+    for v in views[1:]:
+        np.maximum(y, v, out=y)
+    return y
+
+
+def maxpool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, p: int) -> np.ndarray:
+    """Each window's gradient goes to its first maximum, as in the frameworks."""
+    dx = np.zeros_like(x, dtype=dy.dtype)
+    taken = np.zeros(y.shape, dtype=bool)
+    for xv, dxv in zip(_windows(x, p), _windows(dx, p)):
+        hit = (xv == y) & ~taken
+        taken |= hit
+        dxv[...] = dy * hit
     return dx
 
 

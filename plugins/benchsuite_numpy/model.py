@@ -57,8 +57,8 @@ class NumpyModel(Model):
             y, cols = L.conv_forward(x, self.params[j], self.params[j + 1])
             return (x.shape, cols), y
         if isinstance(layer, MaxPool2D):
-            y, arg = L.maxpool_forward(x, layer.pool_size)
-            return (x.shape, arg), y
+            y = L.maxpool_forward(x, layer.pool_size)
+            return (x, y), y
         if isinstance(layer, Flatten):
             return x.shape, x.reshape(x.shape[0], -1)
         if isinstance(layer, Activation):
