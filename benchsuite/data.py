@@ -34,7 +34,8 @@ class Dataset:
         return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
 
     def __post_init__(self) -> None:
-        for x, y, part in ((self.x_train, self.y_train, "train"), (self.x_test, self.y_test, "test")):
+        parts = ((self.x_train, self.y_train, "train"), (self.x_test, self.y_test, "test"))
+        for x, y, part in parts:
             if x.ndim != 4 or x.dtype != np.float32:
                 raise DataError(f"{self.name} {part} images must be NHWC float32, got "
                                 f"{x.dtype} {x.shape}")

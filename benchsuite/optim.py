@@ -24,7 +24,6 @@ There is no weight decay, no gradient clipping, no learning-rate schedule.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Union
 
 import numpy as np
 
@@ -51,7 +50,7 @@ class Adam:
     name: str = "adam"
 
 
-Optimizer = Union[SGD, Adam]
+Optimizer = SGD | Adam
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -106,7 +105,7 @@ class Activation:
         return shape
 
 
-Layer = Union[Dense, Conv2D, MaxPool2D, Flatten, Activation]
+Layer = Dense | Conv2D | MaxPool2D | Flatten | Activation
 LAYER_TYPES: tuple[type, ...] = (Dense, Conv2D, MaxPool2D, Flatten, Activation)
 PARAM_LAYERS: tuple[type, ...] = (Dense, Conv2D)
 
@@ -280,7 +279,8 @@ def mlp(
     for _ in range(depth):
         hidden += [Dense(width), Activation(activation)]
     params = {"depth": depth, "width": width, "activation": activation}
-    return ModelSpec("mlp", tuple(input_shape), classes, (Flatten(), *hidden, Dense(classes)), params)
+    layers = (Flatten(), *hidden, Dense(classes))
+    return ModelSpec("mlp", tuple(input_shape), classes, layers, params)
 
 
 def convnet(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from benchsuite import spec as S
-from benchsuite.optim import SGD, Adam, softmax_cross_entropy
 from benchsuite_numpy import layers as L
 from benchsuite_numpy.backend import NumpyBackend
 from benchsuite_numpy.model import NumpyModel
+
+from benchsuite import spec as S
+from benchsuite.optim import SGD, Adam, softmax_cross_entropy
 
 RNG = np.random.default_rng(1234)
 
@@ -135,16 +135,22 @@ def test_softmax_cross_entropy_value_and_gradient():
     assert np.isfinite(big) and big == pytest.approx(1e4)
 
 
+def check_model(model, x, y, max_entries):
+    """Backprop against central differences of the whole loss, for every parameter array."""
+    _, grads = model.loss_and_grads(x, y)
+    assert len(grads) == len(model.params)
+    for p, g in zip(model.params, grads):
+        num, idx = numeric_grad(lambda: model.loss_and_grads(x, y)[0], p, max_entries=max_entries)
+        assert_grad_close(g, num, idx, rtol=1e-5, atol=1e-8)
+
+
 def test_whole_model_gradients(tiny_specs):
     for spec in tiny_specs:
         model = NumpyModel(spec, SGD(), dtype=np.float64)
         model.set_weights(spec.init_weights(7))
         x = RNG.standard_normal((5, *spec.input_shape))
         y = RNG.integers(0, spec.classes, 5)
-        _, grads = model.loss_and_grads(x, y)
-        for p, g in zip(model.params, grads):
-            num, idx = numeric_grad(lambda: model.loss_and_grads(x, y)[0], p)
-            assert_grad_close(g, num, idx, rtol=1e-5, atol=1e-8)
+        check_model(model, x, y, max_entries=40)
 
 
 def test_canonical_models_gradients_at_real_size_float64():
@@ -154,10 +160,7 @@ def test_canonical_models_gradients_at_real_size_float64():
         model = NumpyModel(spec, SGD(), dtype=np.float64)
         model.set_weights(spec.init_weights(0))
         x, y = RNG.standard_normal((2, 28, 28, 1)), np.array([3, 7])
-        _, grads = model.loss_and_grads(x, y)
-        for p, g in zip(model.params, grads):
-            num, idx = numeric_grad(lambda: model.loss_and_grads(x, y)[0], p, max_entries=3)
-            assert_grad_close(g, num, idx, rtol=1e-5, atol=1e-8)
+        check_model(model, x, y, max_entries=3)
 
 
 def test_weights_round_trip_and_shape_check(tiny_convnet):

@@ -1,0 +1,7 @@
+"""``python -m benchsuite`` is the ``benchsuite`` command."""
+
+import sys
+
+from benchsuite.cli import main
+
+sys.exit(main())
