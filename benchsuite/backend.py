@@ -65,17 +65,20 @@ class Backend(ABC):
     install_hint: str = ""
     #: Spec layer classes this backend can translate.
     supported_layers: frozenset[type] = frozenset(LAYER_TYPES)
+    #: Execution modes (``--variant``); the first is the default, the framework's fast path.
+    variants: tuple[str, ...] = ("default",)
 
     @abstractmethod
     def is_available(self) -> bool:
-        """Whether the framework can be imported here (cheap; may import it)."""
+        """Whether the framework is installed. Must stay cheap and must not import the
+        framework (``importlib.util.find_spec`` is the usual answer)."""
 
     def version(self) -> str | None:
         """Framework version string, or None when unavailable."""
         return None
 
     def devices(self) -> list[str]:
-        """Devices usable on this machine, a subset of ``DEVICES``."""
+        """Devices usable on this machine, a subset of ``DEVICES`` (may import the framework)."""
         return ["cpu"]
 
     def set_threads(self, threads: int) -> dict[str, int]:
@@ -87,8 +90,10 @@ class Backend(ABC):
         return {"version": self.version()}
 
     @abstractmethod
-    def build(self, spec: ModelSpec, device: str, optimizer: Optimizer) -> Model:
-        """Translate ``spec`` into a model on ``device`` that trains with ``optimizer``."""
+    def build(self, spec: ModelSpec, device: str, optimizer: Optimizer,
+              variant: str | None = None) -> Model:
+        """Translate ``spec`` into a model on ``device`` that trains with ``optimizer``, run in
+        execution mode ``variant`` (one of ``variants``; None means the default)."""
 
     @abstractmethod
     def synchronize(self, device: str) -> None:

@@ -102,10 +102,18 @@ def list_cmd(as_json: bool) -> int:
               help="synthetic 28x28x1 inputs, or the bundled 8x8 digits.")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the shared initial weights and data.")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Execution mode, e.g. compiled (torch.compile) or xla (repeatable; "
+                   "default: each backend's fast path).")
+@click.option("--timeout", default=900.0, show_default=True, type=float,
+              help="Seconds one case may take before its worker is killed.")
+@click.option("--no-parity", is_flag=True, help="Skip the quick parity check per case.")
+@click.option("--in-process", is_flag=True,
+              help="Debugging: run backends in this process instead of one worker each.")
 @click.option("-o", "--output", default="results", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
 def run_cmd(backends, models, batch_sizes, modes, device, repeats, min_time, threads, optimizer,
-            lr, data, seed, output) -> int:
+            lr, data, seed, variants, timeout, no_parity, in_process, output) -> int:
     """Run the benchmark matrix and write one results file."""
     from benchsuite import console, runner
 
@@ -113,7 +121,8 @@ def run_cmd(backends, models, batch_sizes, modes, device, repeats, min_time, thr
         backends=list(backends), models=[parse_model(m) for m in models],
         modes=tuple(modes) or MODES, device=device, batch_sizes=tuple(batch_sizes) or (128,),
         repeats=repeats, min_time=min_time, threads=threads or usable_cores(), seed=seed,
-        optimizer=make_optimizer(optimizer, lr), data=data)
+        optimizer=make_optimizer(optimizer, lr), data=data, variants=tuple(variants),
+        parity=not no_parity, isolate=not in_process, timeout=timeout)
     reg = _registry()
     cases = runner.plan(reg, settings)
     run = runner.new_run(settings)

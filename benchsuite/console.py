@@ -22,6 +22,13 @@ def _fmt_rate(tp: dict[str, Any] | None) -> str:
     return f"{tp['median']:,.0f} [{tp['ci_low']:,.0f}, {tp['ci_high']:,.0f}]"
 
 
+def _fmt_parity(p: dict[str, Any] | None) -> str:
+    if not p:
+        return "-"
+    dev = p["max_deviation"]
+    return f"{'ok' if p['passed'] else 'FAIL'} {dev:.0e}" if dev is not None else "FAIL inf"
+
+
 class CaseLog:
     """Called after each case: ``[i/n] backend model mode device bN: status ...`` on stderr."""
 
@@ -67,18 +74,19 @@ def print_listing(listing: dict[str, Any]) -> None:
 def print_results(run: dict[str, Any]) -> None:
     out = _console()
     t = Table(title=f"benchsuite run {run['run_id']} ({run['settings']['threads']} threads)")
-    cols = ("backend", "model", "mode", "device", "batch", "status", "samples/s [95% CI]",
-            "ms/step", "GFLOP/s", "cv")
+    cols = ("backend", "variant", "model", "mode", "device", "batch", "status",
+            "samples/s [95% CI]", "ms/step", "GFLOP/s", "cv", "parity")
     for col in cols:
-        t.add_column(col, justify="right" if col in cols[4:] and col != "status" else "left")
+        t.add_column(col, justify="right" if col in cols[5:] and col != "status" else "left")
     problems = []
     for c in run["cases"]:
         tp = c.get("throughput")
-        t.add_row(escape(c["backend"]), escape(c["model"]), c["mode"], c["device"],
-                  str(c["batch_size"]), c["status"], _fmt_rate(tp),
+        t.add_row(escape(c["backend"]), escape(c.get("variant") or "-"), escape(c["model"]),
+                  c["mode"], c["device"], str(c["batch_size"]), c["status"], _fmt_rate(tp),
                   f"{c['step_ms']:.2f}" if c.get("step_ms") else "-",
                   f"{c['gflops']:.1f}" if c.get("gflops") else "-",
-                  (f"{100 * tp['cv']:.1f}%" + (" !" if tp["unstable"] else "")) if tp else "-")
+                  (f"{100 * tp['cv']:.1f}%" + (" !" if tp["unstable"] else "")) if tp else "-",
+                  _fmt_parity(c.get("parity")))
         if c.get("error"):
             problems.append(f"{c['backend']} {c['model']} {c['mode']} {c['device']} "
                             f"b{c['batch_size']}: {c['status']}: {c['error']}")

@@ -48,19 +48,23 @@ def warm_up(
     window: int = 5,
     tolerance: float = 0.10,
     max_seconds: float = 10.0,
+    after_step: Callable[[], None] | None = None,
 ) -> WarmUp:
     """Run steps until the median of the last ``window`` is within ``tolerance`` of the median of
-    the ``window`` before it (at least ``min_steps``; at most ``max_seconds``)."""
-    times = [timed(step, sync)]
-    spent = times[0]
+    the ``window`` before it (at least ``min_steps``; at most ``max_seconds``). ``after_step``
+    runs after each step, outside its timing."""
+    times: list[float] = []
+    spent = 0.0
     while True:
+        times.append(timed(step, sync))
+        spent += times[-1]
+        if after_step is not None:
+            after_step()
         if len(times) >= max(min_steps, 2 * window):
             last = float(np.median(times[-window:]))
             prev = float(np.median(times[-2 * window:-window]))
             if abs(last - prev) <= tolerance * prev or spent > max_seconds:
                 return WarmUp(len(times), times[0], last)
-        times.append(timed(step, sync))
-        spent += times[-1]
 
 
 def measure(
@@ -71,8 +75,9 @@ def measure(
     min_time: float = 0.2,
     after_repeat: Callable[[], None] | None = None,
 ) -> Timing:
-    """Warm up, then ``repeats`` timed repeats of enough steps to last ``min_time`` each."""
-    warm = warm_up(step, sync)
+    """Warm up, then ``repeats`` timed repeats of enough steps to last ``min_time`` each.
+    ``after_repeat`` runs after every warm-up step and every repeat, outside the timing."""
+    warm = warm_up(step, sync, after_step=after_repeat)
     steps = max(1, math.ceil(min_time / max(warm.step_s, 1e-9)))
     timing = Timing(warm, steps)
     for _ in range(repeats):

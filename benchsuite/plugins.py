@@ -57,6 +57,9 @@ class Registry:
     backends: dict[str, Backend] = field(default_factory=dict)
     models: dict[str, ModelEntry] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    #: The entry points given to :func:`load_registry` as (name, value, group), or None when
+    #: they were discovered; worker processes rebuild the same registry from this.
+    entry_points: list[tuple[str, str, str]] | None = None
 
     def backend(self, name: str) -> Backend:
         if name not in self.backends:
@@ -82,6 +85,9 @@ def load_registry(eps: Iterable[EntryPoint] | None = None) -> Registry:
     pm = pluggy.PluginManager("benchsuite")
     pm.add_hookspecs(hookspecs)
     reg = Registry(pm)
+    if eps is not None:
+        eps = list(eps)
+        reg.entry_points = [(ep.name, ep.value, ep.group) for ep in eps]
     pm.register(builtin, name="builtin")
     reg.plugins["builtin"] = PluginInfo("builtin", "ok", source="benchsuite")
     disabled = _env_names("BENCHSUITE_DISABLE_PLUGINS")
@@ -104,6 +110,13 @@ def load_registry(eps: Iterable[EntryPoint] | None = None) -> Registry:
         if reg.plugins[name].status == "ok":
             _register_from(reg, name)
     return reg
+
+
+def rebuild_registry(entry_points: list[tuple[str, str, str]] | None) -> Registry:
+    """The registry a parent process described with ``Registry.entry_points``."""
+    if entry_points is None:
+        return load_registry()
+    return load_registry([EntryPoint(n, v, g) for n, v, g in entry_points])
 
 
 def _broken(reg: Registry, info: PluginInfo, exc: Exception) -> None:

@@ -1,16 +1,18 @@
-"""The case matrix and its execution: build, load shared weights, warm up, time, record.
+"""The case matrix and its execution.
 
 Cases are planned up front (so bad names fail before anything runs); a case that cannot run
-here (framework missing, device missing, layer unsupported) becomes a ``skipped`` row with the
-reason, one that raises or produces a non-finite loss a ``failed`` row. The results file is
-rewritten atomically after every case, so an interrupted run keeps every finished case.
+here (framework missing, device or variant missing, layer unsupported) becomes a ``skipped``
+row with the reason. Cases are ordered with the backend innermost, so that backends alternate
+(A B C A B C) and drift hits all of them alike; each backend runs in its own worker process
+(:mod:`benchsuite.worker`). The results file is rewritten atomically after every case, so an
+interrupted run keeps every finished case.
 """
 
 from __future__ import annotations
 
 import inspect
-import itertools
-import math
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -18,19 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchsuite import __version__, data, measure, results
+from benchsuite import __version__, results
 from benchsuite.backend import DEVICES, Backend
+from benchsuite.bench import base_record
 from benchsuite.environment import fingerprint
 from benchsuite.errors import SpecError, UsageError
 from benchsuite.optim import SGD, Optimizer, optimizer_dict
 from benchsuite.plugins import Registry
 from benchsuite.spec import DEFAULT_INPUT, ModelSpec
+from benchsuite.worker import InProcessWorker, SubprocessWorker, WorkerError
 
 MODES = ("train", "infer")
 DATASETS = ("synthetic", "digits")
-STAGED_BATCHES = 4  # distinct batches cycled through, so no step can reuse a cached result
 
 
 @dataclass
@@ -48,13 +49,19 @@ class Settings:
     seed: int = 0
     optimizer: Optimizer = field(default_factory=SGD)
     data: str = "synthetic"
+    variants: tuple[str, ...] = ()  # empty: each backend's default (its fast path)
+    parity: bool = True  # quick parity check against the NumPy oracle in every case
+    isolate: bool = True  # one worker process per backend
+    timeout: float = 900.0  # seconds per case before its worker is killed
 
     def to_dict(self) -> dict[str, Any]:
         return {"backends": self.backends, "models": [[n, p] for n, p in self.models],
                 "modes": list(self.modes), "device": self.device,
                 "batch_sizes": list(self.batch_sizes), "repeats": self.repeats,
                 "min_time": self.min_time, "threads": self.threads, "seed": self.seed,
-                "optimizer": optimizer_dict(self.optimizer), "data": self.data}
+                "optimizer": optimizer_dict(self.optimizer), "data": self.data,
+                "variants": list(self.variants), "parity": self.parity,
+                "isolate": self.isolate, "timeout": self.timeout}
 
 
 @dataclass
@@ -64,11 +71,14 @@ class Case:
     mode: str
     device: str
     batch_size: int
+    variant: str | None = None
     skip_reason: str | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.backend} {self.spec.name} {self.mode} {self.device} b{self.batch_size}"
+        variant = f" [{self.variant}]" if self.variant not in (None, "default") else ""
+        return (f"{self.backend}{variant} {self.spec.name} {self.mode} {self.device} "
+                f"b{self.batch_size}")
 
 
 def parse_model(text: str) -> tuple[str, dict[str, Any]]:
@@ -128,8 +138,10 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     for b in settings.batch_sizes:
         if b < 1:
             raise UsageError(f"batch size must be a positive integer, got {b}")
-    if settings.repeats < 1 or settings.threads < 1 or not settings.min_time > 0:
-        raise UsageError("--repeats and --threads must be >= 1 and --min-time > 0")
+    if settings.repeats < 1 or settings.threads < 1:
+        raise UsageError("--repeats and --threads must be >= 1")
+    if not (settings.min_time > 0 and settings.timeout > 0):
+        raise UsageError("--min-time and --timeout must be > 0")
     if settings.data not in DATASETS:
         raise UsageError(f"unknown data set {settings.data!r} (valid: {', '.join(DATASETS)})")
     explicit = bool(settings.backends)
@@ -141,9 +153,20 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     wanted = list(DEVICES) if settings.device == "all" else [settings.device]
     device_lists = {b.name: _devices(b, wanted, explicit, settings.device == "all")
                     for b in backends}
-    return [Case(b.name, spec, mode, dev, bs, _skip(b, spec, dev, device_lists[b.name]))
-            for b in backends for spec in specs for mode in settings.modes
-            for dev in wanted for bs in settings.batch_sizes]
+    variants = _variants(backends, settings.variants)
+    return [Case(b.name, spec, mode, dev, bs, var,
+                 _skip(b, spec, dev, device_lists[b.name], var))
+            for spec in specs for mode in settings.modes for dev in wanted
+            for bs in settings.batch_sizes for b in backends for var in variants[b.name]]
+
+
+def _variants(backends: list[Backend], wanted: tuple[str, ...]) -> dict[str, list[str]]:
+    """Per backend the variants to run: its default, or each one asked for."""
+    known = {v for b in backends for v in b.variants}
+    for v in wanted:
+        if v not in known:
+            raise UsageError(f"unknown variant {v!r} (valid: {', '.join(sorted(known))})")
+    return {b.name: list(wanted) or [b.variants[0]] for b in backends}
 
 
 def _devices(backend: Backend, wanted: list[str], explicit: bool, every: bool) -> list[str]:
@@ -161,91 +184,15 @@ def _devices(backend: Backend, wanted: list[str], explicit: bool, every: bool) -
     return have
 
 
-def _skip(backend: Backend, spec: ModelSpec, device: str, have: list[str]) -> str | None:
+def _skip(backend: Backend, spec: ModelSpec, device: str, have: list[str],
+          variant: str) -> str | None:
     if not backend.is_available():
         return f"unavailable ({backend.install_hint})"
     if device not in have:
         return f"{backend.name} has no {device} device here (available: {', '.join(have)})"
+    if variant not in backend.variants:
+        return f"{backend.name} has no variant {variant!r} ({', '.join(backend.variants)})"
     return backend.unsupported_reason(spec)
-
-
-class NonFiniteLoss(RuntimeError):
-    pass
-
-
-def _batches(case: Case, settings: Settings) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The case's batches, identical for every backend (seeded)."""
-    n = case.batch_size * STAGED_BATCHES
-    if settings.data == "digits":
-        ds = data.digits(seed=settings.seed)
-        reps = math.ceil(n / len(ds.x_train))
-        x, y = np.concatenate([ds.x_train] * reps), np.concatenate([ds.y_train] * reps)
-    else:
-        x, y = data.synthetic(case.spec.input_shape, case.spec.classes, n, settings.seed)
-    return list(data.batches(x, y, case.batch_size, seed=settings.seed))[:STAGED_BATCHES]
-
-
-def base_record(case: Case, backend: Backend, settings: Settings) -> dict[str, Any]:
-    return {
-        "backend": case.backend, "backend_version": backend.version(),
-        "model": case.spec.name, "spec": case.spec.to_dict(), "mode": case.mode,
-        "device": case.device, "batch_size": case.batch_size,
-        "optimizer": optimizer_dict(settings.optimizer) if case.mode == "train" else None,
-        "status": "skipped", "error": case.skip_reason, "throughput": None,
-    }
-
-
-def run_case(case: Case, backend: Backend, settings: Settings) -> dict[str, Any]:
-    """Measure one case; never raises for a failure of the backend (that becomes the row)."""
-    record = base_record(case, backend, settings)
-    if case.skip_reason:
-        return record
-    try:
-        record.update(_measure_case(case, backend, settings))
-        record["status"], record["error"] = "ok", None
-    except Exception as exc:
-        record["status"], record["error"] = "failed", f"{type(exc).__name__}: {exc}"
-    return record
-
-
-def _measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    model = backend.build(case.spec, case.device, settings.optimizer)
-    model.set_weights(case.spec.init_weights(settings.seed))
-    backend.synchronize(case.device)
-    build_s = time.perf_counter() - t0
-    staged = [model.stage(x, y) for x, y in _batches(case, settings)]
-    feed = itertools.cycle(staged)
-    last: list[Any] = [None]
-    if case.mode == "train":
-        def step() -> None:
-            last[0] = model.train_step(*next(feed))
-    else:
-        def step() -> None:
-            last[0] = model.predict(next(feed)[0])
-
-    def check() -> None:
-        value = model.to_numpy(last[0])
-        if not np.all(np.isfinite(value)):
-            raise NonFiniteLoss(f"non-finite {'loss' if case.mode == 'train' else 'logits'}")
-
-    timing = measure.measure(step, lambda: backend.synchronize(case.device), case.batch_size,
-                             settings.repeats, settings.min_time, after_repeat=check)
-    summary = measure.summarize(timing.throughput)
-    flops = case.spec.flops()
-    per_sample = flops.train if case.mode == "train" else flops.forward
-    out: dict[str, Any] = {
-        "throughput": summary,
-        "step_ms": 1000 * case.batch_size / summary["median"],
-        "flops_per_sample": per_sample,
-        "gflops": per_sample * summary["median"] / 1e9,
-        "phases": {"build_s": build_s, "first_step_s": timing.warmup.first_step_s,
-                   "warmup_steps": timing.warmup.steps,
-                   "steps_per_repeat": timing.steps_per_repeat},
-    }
-    if case.mode == "train":
-        out["final_loss"] = float(model.to_numpy(last[0]))
-    return out
 
 
 def new_run(settings: Settings) -> dict[str, Any]:
@@ -279,15 +226,11 @@ def execute(
     run: dict[str, Any], on_case: Callable[[int, Case, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``cases`` in order, saving ``run`` to ``path`` after each one."""
-    prepared: set[str] = set()
+    pool = _Workers(registry, settings, run)
     results.save(run, path)
     try:
         for i, case in enumerate(cases):
-            backend = registry.backend(case.backend)
-            if case.backend not in prepared and not case.skip_reason:
-                _prepare(backend, settings, run)
-                prepared.add(case.backend)
-            record = run_case(case, backend, settings)
+            record = pool.run(case)
             run["cases"].append(record)
             results.save(run, path)
             if on_case:
@@ -297,13 +240,56 @@ def execute(
         run["status"] = "interrupted"
         raise
     finally:
+        pool.close()
         run["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         results.save(run, path)
     return run
 
 
-def _prepare(backend: Backend, settings: Settings, run: dict[str, Any]) -> None:
-    """Apply the run's thread count and record the backend's environment."""
-    info = dict(backend.environment())
-    info["threads_in_effect"] = backend.set_threads(settings.threads)
-    run["environment"]["backends"][backend.name] = info
+class _Workers:
+    """One live worker per backend, restarted after a crash; start failures are remembered."""
+
+    def __init__(self, registry: Registry, settings: Settings, run: dict[str, Any]) -> None:
+        self.registry, self.settings, self.run_doc = registry, settings, run
+        self.workers: dict[str, Any] = {}
+        self.broken: dict[str, str] = {}
+        self.log_dir = Path(tempfile.mkdtemp(prefix="benchsuite-workers-"))
+
+    def run(self, case: Case) -> dict[str, Any]:
+        backend = self.registry.backend(case.backend)
+        if case.skip_reason:
+            return base_record(case, backend.version(), self.settings)
+        worker = self.workers.get(case.backend) or self._start(case.backend)
+        if worker is None:
+            record = base_record(case, backend.version(), self.settings)
+            record["status"], record["error"] = "failed", self.broken[case.backend]
+            return record
+        record = worker.run(case)
+        if not worker.alive:
+            worker.stop()
+            del self.workers[case.backend]
+        return record
+
+    def _start(self, name: str):
+        if name in self.broken:
+            return None
+        try:
+            if self.settings.isolate:
+                worker = SubprocessWorker(self.registry, name, self.settings, self.log_dir)
+            else:
+                worker = InProcessWorker(self.registry, name, self.settings)
+        except WorkerError as exc:
+            self.broken[name] = str(exc)
+            return None
+        except Exception as exc:  # in-process: the backend's own set-up failed
+            self.broken[name] = f"{name} worker did not start: {type(exc).__name__}: {exc}"
+            return None
+        self.workers[name] = worker
+        self.run_doc["environment"]["backends"][name] = worker.info
+        return worker
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        self.workers.clear()
+        shutil.rmtree(self.log_dir, ignore_errors=True)

@@ -62,5 +62,5 @@ def test_measure_sizes_repeats_and_computes_throughput(monkeypatch):
                         after_repeat=lambda: checks.append(1))
     assert t.warmup.steps == 10 and t.steps_per_repeat == 16
     assert t.throughput == [32 * 64.0] * 5
-    assert len(checks) == 5
+    assert len(checks) == 10 + 5  # after every warm-up step and every repeat
     assert clock.calls == 10 + 5 * 16

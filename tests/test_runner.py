@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -8,7 +9,8 @@ from benchsuite import results, runner
 from benchsuite.errors import SpecError, UnknownNameError, UsageError
 from benchsuite.plugins import load_registry
 
-FAST = {"repeats": 2, "min_time": 0.005, "batch_sizes": (8,)}
+FAST_THREADS = 1
+FAST = {"repeats": 2, "min_time": 0.005, "batch_sizes": (8,), "threads": FAST_THREADS}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def test_failures_and_skips_are_rows_and_the_run_goes_on(reg, tmp_path):
     assert by[("fake-raise", "tiny")]["status"] == "failed"
     assert by[("fake-raise", "tiny")]["error"] == "RuntimeError: fake kernel exploded"
     assert by[("fake-nan", "tiny")]["status"] == "failed"
-    assert "non-finite loss" in by[("fake-nan", "tiny")]["error"]
+    assert by[("fake-nan", "tiny")]["error"] == "NonFinite: loss became NaN/inf at step 1"
     skipped = by[("fake-dense-only", "convnet")]
     assert skipped["status"] == "skipped" and "Conv2D" in skipped["error"]
     assert by[("fake-dense-only", "tiny")]["status"] == "ok"
@@ -74,7 +76,8 @@ def test_failures_and_skips_are_rows_and_the_run_goes_on(reg, tmp_path):
 def test_synchronize_brackets_every_timed_region(reg, tmp_path):
     backend = reg.backend("fake")
     before = backend.synced
-    run(reg, tmp_path, backends=["fake"], models=[("tiny", {})], modes=("infer",))
+    run(reg, tmp_path, backends=["fake"], models=[("tiny", {})], modes=("infer",),
+        isolate=False)
     # build + every warm-up step + every repeat are synchronized
     assert backend.synced - before >= 1 + 10 + 2
 
@@ -125,14 +128,14 @@ def test_unwritable_output(tmp_path):
 def test_interrupt_keeps_finished_cases(reg, tmp_path, monkeypatch):
     s = settings(backends=["numpy"], models=[("logreg", {}), ("tiny", {})], modes=("train",))
     cases = runner.plan(reg, s)
-    real = runner.run_case
+    real = runner._Workers.run
 
-    def interrupt_second(case, backend, st):
+    def interrupt_second(self, case):
         if case.spec.name == "tiny":
             raise KeyboardInterrupt
-        return real(case, backend, st)
+        return real(self, case)
 
-    monkeypatch.setattr(runner, "run_case", interrupt_second)
+    monkeypatch.setattr(runner._Workers, "run", interrupt_second)
     record = runner.new_run(s)
     path = runner.output_path(tmp_path, record)
     with pytest.raises(KeyboardInterrupt):
@@ -141,3 +144,42 @@ def test_interrupt_keeps_finished_cases(reg, tmp_path, monkeypatch):
     assert doc["status"] == "interrupted"
     assert [c["model"] for c in doc["cases"]] == ["logreg"]
     assert doc["cases"][0]["status"] == "ok"
+
+
+def test_backends_alternate_and_run_in_their_own_processes(reg, tmp_path):
+    out, _ = run(reg, tmp_path, backends=["numpy", "fake"], modes=("train",),
+                 models=[("logreg", {}), ("tiny", {})])
+    assert [(c["model"], c["backend"]) for c in out["cases"]] == [
+        ("logreg", "numpy"), ("logreg", "fake"), ("tiny", "numpy"), ("tiny", "fake")]
+    pids = {name: info["pid"] for name, info in out["environment"]["backends"].items()}
+    assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
+    assert out["environment"]["backends"]["fake"]["threads_in_effect"] == {"fake": FAST_THREADS}
+
+
+def test_a_crashing_worker_is_a_row_and_the_run_goes_on(reg, tmp_path):
+    out, _ = run(reg, tmp_path, backends=["fake-abort", "numpy"], modes=("train", "infer"),
+                 models=[("tiny", {})])
+    by = {(c["backend"], c["mode"]): c for c in out["cases"]}
+    crashed = by[("fake-abort", "train")]
+    assert crashed["status"] == "crashed"
+    assert "signal SIGABRT" in crashed["error"] and "fake: about to abort" in crashed["error"]
+    assert by[("fake-abort", "infer")]["status"] == "ok"  # a fresh worker took over
+    assert by[("numpy", "train")]["status"] == "ok"
+
+
+def test_a_hanging_case_times_out(reg, tmp_path):
+    out, _ = run(reg, tmp_path, backends=["fake-hang", "numpy"], modes=("train",),
+                 models=[("tiny", {})], timeout=2.0)
+    by = {c["backend"]: c for c in out["cases"]}
+    assert by["fake-hang"]["status"] == "timeout"
+    assert "no result after 2 s" in by["fake-hang"]["error"]
+    assert by["numpy"]["status"] == "ok"
+
+
+def test_a_worker_that_cannot_start_fails_its_cases(reg, tmp_path):
+    out, _ = run(reg, tmp_path, backends=["fake-broken-setup", "fake"], modes=("train", "infer"),
+                 models=[("tiny", {})])
+    broken = [c for c in out["cases"] if c["backend"] == "fake-broken-setup"]
+    assert [c["status"] for c in broken] == ["failed", "failed"]
+    assert "fake runtime failed to initialise" in broken[0]["error"]
+    assert all(c["status"] == "ok" for c in out["cases"] if c["backend"] == "fake")

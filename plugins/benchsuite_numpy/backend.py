@@ -36,7 +36,8 @@ class NumpyBackend(Backend):
                 for p in threadpool_info()]
         return {"version": self.version(), "blas": blas}
 
-    def build(self, spec: ModelSpec, device: str, optimizer: Optimizer) -> Model:
+    def build(self, spec: ModelSpec, device: str, optimizer: Optimizer,
+              variant: str | None = None) -> Model:
         from .model import NumpyModel
 
         if device != "cpu":

@@ -3,6 +3,9 @@ refuse layers, raise, or produce NaN, without any framework installed."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 
 from benchsuite import Backend, Model, hookimpl
@@ -25,6 +28,11 @@ class FakeModel(Model):
         self.steps += 1
         if self.behaviour == "raise" and self.steps > 3:
             raise RuntimeError("fake kernel exploded")
+        if self.behaviour == "abort" and self.steps > 3:
+            print("fake: about to abort", flush=True)
+            os.abort()
+        if self.behaviour == "hang":
+            time.sleep(3600)
         return np.float32("nan") if self.behaviour == "nan" else np.float32(1.0 / self.steps)
 
     def predict(self, x):
@@ -54,10 +62,12 @@ class FakeBackend(Backend):
         return self._devices
 
     def set_threads(self, threads):
+        if self.behaviour == "broken-setup":
+            raise RuntimeError("fake runtime failed to initialise")
         self.threads = threads
         return {"fake": threads}
 
-    def build(self, spec, device, optimizer):
+    def build(self, spec, device, optimizer, variant=None):
         return FakeModel(spec, self.behaviour)
 
     def synchronize(self, device):
@@ -72,6 +82,9 @@ def benchsuite_register_backends(register):
     register(FakeBackend("fake-raise", behaviour="raise"))
     register(FakeBackend("fake-nan", behaviour="nan"))
     register(FakeBackend("fake-dense-only", layers=(Flatten, Dense, Activation)))
+    register(FakeBackend("fake-abort", behaviour="abort"))
+    register(FakeBackend("fake-hang", behaviour="hang"))
+    register(FakeBackend("fake-broken-setup", behaviour="broken-setup"))
 
 
 @hookimpl

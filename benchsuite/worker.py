@@ -1,0 +1,161 @@
+"""Workers: where a backend's cases run. Frameworks never share a process.
+
+:class:`SubprocessWorker` runs one backend in a ``spawn``-ed child process that loads the same
+plugins, applies the run's thread count, and then measures the cases it is sent, one at a
+time. If the child dies (segfault, abort, OOM kill) or overruns ``Settings.timeout``, the case
+in flight becomes a ``crashed`` or ``timeout`` row with the exit signal and the tail of the
+child's log, and the next case gets a fresh worker. :class:`InProcessWorker` has the same
+interface without the isolation (``--in-process``, for debugging).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchsuite.backend import Backend
+from benchsuite.bench import base_record, run_case
+from benchsuite.parity import ORACLE
+from benchsuite.plugins import Registry, rebuild_registry
+
+if TYPE_CHECKING:
+    from benchsuite.runner import Case, Settings
+
+LOG_TAIL_LINES = 6
+
+
+class WorkerError(RuntimeError):
+    """A worker that could not start (its plugins or framework failed to load)."""
+
+
+def prepare(backend: Backend, settings: Settings) -> dict[str, Any]:
+    """Apply the run's thread count (first: TF only accepts it before its runtime starts),
+    then describe the backend for the results' environment block."""
+    threads = backend.set_threads(settings.threads)
+    info = dict(backend.environment())
+    info["threads_in_effect"] = threads
+    info["pid"] = os.getpid()
+    return info
+
+
+class InProcessWorker:
+    def __init__(self, registry: Registry, backend: str, settings: Settings) -> None:
+        self.backend = registry.backend(backend)
+        self.oracle = registry.backends.get(ORACLE)
+        self.settings = settings
+        self.parity_cache: dict = {}
+        self.info = prepare(self.backend, settings)
+
+    alive = True
+
+    def run(self, case: Case) -> dict[str, Any]:
+        return run_case(case, self.backend, self.settings, self.oracle, self.parity_cache)
+
+    def stop(self) -> None:
+        pass
+
+
+def _child(conn, backend: str, entry_points, settings: Settings, log_path: str) -> None:
+    """Body of the worker process."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)  # framework chatter goes to the log, not over the parent's table
+    os.dup2(fd, 2)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        worker = InProcessWorker(rebuild_registry(entry_points), backend, settings)
+    except BaseException as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", worker.info))
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg[0] == "stop":
+            return
+        conn.send(("result", worker.run(msg[1])))
+
+
+def describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"worker killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"worker killed by signal {-code}"
+    return f"worker exited with code {code}"
+
+
+class SubprocessWorker:
+    def __init__(self, registry: Registry, backend: str, settings: Settings,
+                 log_dir: Path) -> None:
+        self.name, self.settings = backend, settings
+        self.version = registry.backend(backend).version()
+        self.log_path = log_dir / f"{backend}-{time.monotonic_ns()}.log"
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_child, daemon=True, name=f"benchsuite-{backend}",
+                                args=(child, backend, registry.entry_points, settings,
+                                      str(self.log_path)))
+        self.proc.start()
+        child.close()
+        kind, payload = self._receive(settings.timeout)
+        if kind != "ready":
+            self.stop()
+            raise WorkerError(f"{backend} worker did not start: {payload}")
+        self.info: dict[str, Any] = payload
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+    def run(self, case: Case) -> dict[str, Any]:
+        self.conn.send(("case", case))
+        kind, payload = self._receive(self.settings.timeout)
+        if kind == "result":
+            return payload
+        record = base_record(case, self.version, self.settings)
+        record["status"], record["error"] = kind, payload
+        return record
+
+    def _receive(self, timeout: float) -> tuple[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.conn.poll(0.05):
+                try:
+                    return self.conn.recv()
+                except EOFError:  # the child's end closed: it is dead or dying
+                    self.proc.join(5)
+                    return "crashed", self._with_log(describe_exit(self.proc.exitcode))
+            if not self.proc.is_alive():
+                self.proc.join()
+                return "crashed", self._with_log(describe_exit(self.proc.exitcode))
+            if time.monotonic() > deadline:
+                self.kill()
+                return "timeout", self._with_log(f"no result after {timeout:g} s (--timeout)")
+
+    def _with_log(self, message: str) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            lines = []
+        tail = " | ".join(line.strip() for line in lines[-LOG_TAIL_LINES:] if line.strip())
+        return f"{message}; log: {tail}" if tail else message
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            with contextlib.suppress(OSError, ValueError):
+                self.conn.send(("stop",))
+            self.proc.join(5)
+        self.kill()
+        self.conn.close()
