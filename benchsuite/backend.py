@@ -65,6 +65,8 @@ class Backend(ABC):
     install_hint: str = ""
     #: Spec layer classes this backend can translate.
     supported_layers: frozenset[type] = frozenset(LAYER_TYPES)
+    #: Device kinds this backend can use where the hardware exists (``devices()`` probes).
+    supported_devices: tuple[str, ...] = ("cpu",)
     #: Execution modes (``--variant``); the first is the default, the framework's fast path.
     variants: tuple[str, ...] = ("default",)
 

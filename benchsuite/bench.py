@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from benchsuite.runner import Case, Settings
 
 STAGED_BATCHES = 4  # distinct batches cycled through, so no step can reuse a cached result
-PARITY_STEPS = 3
+PARITY_STEPS = 2
+PARITY_BATCH = 8
+PARITY_SEEDS = (0, 1, 2)
 
 
 class NonFinite(RuntimeError):
@@ -48,15 +50,16 @@ def base_record(case: Case, backend_version: str | None, settings: Settings) -> 
 
 
 def run_case(case: Case, backend: Backend, settings: Settings,
-             oracle: Backend | None = None, parity_cache: dict | None = None) -> dict[str, Any]:
-    """Measure one case. ``oracle`` (the NumPy backend) enables the quick parity check, done
-    once per model/device/variant and cached in ``parity_cache``."""
+             reference: parity.Reference | None = None,
+             parity_cache: dict | None = None) -> dict[str, Any]:
+    """Measure one case. ``reference`` (the NumPy oracle's float64 traces) enables the quick
+    parity check, done once per model/device/variant and cached in ``parity_cache``."""
     record = base_record(case, backend.version(), settings)
     if case.skip_reason:
         return record
     try:
-        if oracle is not None and settings.parity:
-            record["parity"] = _quick_parity(case, backend, oracle, settings, parity_cache)
+        if reference is not None and settings.parity:
+            record["parity"] = _quick_parity(case, backend, reference, settings, parity_cache)
         record.update(measure_case(case, backend, settings))
         record["status"], record["error"] = "ok", None
     except Exception as exc:
@@ -64,14 +67,15 @@ def run_case(case: Case, backend: Backend, settings: Settings,
     return record
 
 
-def _quick_parity(case, backend, oracle, settings, cache) -> dict[str, Any] | None:
-    if backend is oracle or backend.name == oracle.name:
-        return None
+def _quick_parity(case, backend, reference, settings, cache) -> dict[str, Any]:
     key = (case.spec, case.device, case.variant)
     if cache is None or key not in cache:
-        checks = parity.check(backend, oracle, case.spec, case.device, case.variant,
-                              settings.optimizer, steps=PARITY_STEPS, seed=settings.seed)
-        result = dict(parity.summary(checks), steps=PARITY_STEPS)
+        seeds = tuple(settings.seed + s for s in PARITY_SEEDS)
+        checks = parity.check(backend, reference, case.spec, case.device, case.variant,
+                              settings.optimizer, steps=PARITY_STEPS, batch_size=PARITY_BATCH,
+                              seeds=seeds)
+        result = dict(parity.summary(checks), steps=PARITY_STEPS, batch_size=PARITY_BATCH,
+                      seeds=len(seeds))
         if cache is None:
             return result
         cache[key] = result

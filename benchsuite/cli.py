@@ -37,7 +37,7 @@ def _registry() -> Registry:
 
 # -- list ----------------------------------------------------------------------------------
 
-def _listing(reg: Registry) -> dict[str, Any]:
+def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
     from benchsuite.spec import DEFAULT_INPUT
 
     backends = []
@@ -47,7 +47,9 @@ def _listing(reg: Registry) -> dict[str, Any]:
             "name": name, "available": available,
             "status": "available" if available else f"unavailable ({b.install_hint})",
             "version": b.version() if available else None,
-            "devices": b.devices() if available else [],
+            "devices": list(b.supported_devices),
+            "devices_found": b.devices() if probe and available else None,
+            "variants": list(b.variants),
             "plugin": next((p.name for p in reg.plugins.values() if name in p.backends), None),
         })
     models = []
@@ -65,9 +67,13 @@ def _listing(reg: Registry) -> dict[str, Any]:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def list_cmd(as_json: bool) -> int:
-    """Backends (availability, version, devices), models (parameters, FLOPs) and plugins."""
-    listing = _listing(_registry())
+@click.option("--probe", is_flag=True,
+              help="Import each framework to find the devices present (slow).")
+def list_cmd(as_json: bool, probe: bool) -> int:
+    """Backends (availability, version, devices), models (parameters, FLOPs) and plugins.
+
+    Without --probe no framework is imported, so this is instant."""
+    listing = _listing(_registry(), probe)
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return 0
@@ -137,6 +143,46 @@ def run_cmd(backends, models, batch_sizes, modes, device, repeats, min_time, thr
     click.echo(f"results: {path}")
     failed = [c for c in run["cases"] if c["status"] not in ("ok", "skipped")]
     return EXIT_FAILED_CASES if failed else 0
+
+
+# -- verify --------------------------------------------------------------------------------
+
+@cli.command("verify")
+@click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
+              help="Backend to check (repeatable; default: every installed backend).")
+@click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
+              help="Model (repeatable; default: all).")
+@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Execution mode to check (repeatable; default: each backend's default).")
+@click.option("--steps", default=10, show_default=True, type=int, help="Training steps.")
+@click.option("--batch-size", default=16, show_default=True, type=int)
+@click.option("--seeds", default=3, show_default=True, type=int,
+              help="Trajectories per check; each check is judged on the median.")
+@click.option("--full-size", is_flag=True,
+              help="Use the 28x28 benchmark input instead of the compact 8x8 digits shape.")
+@click.option("--threads", type=int, default=None, help="CPU threads [default: all cores].")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, full_size, threads,
+               seed, as_json) -> int:
+    """Check every backend computes what the NumPy oracle computes (exit 1 on any failure)."""
+    from benchsuite import console
+    from benchsuite.errors import UsageError
+    from benchsuite.verify import run_verify
+
+    if steps < 1 or seeds < 1:
+        raise UsageError("--steps and --seeds must be >= 1")
+    settings = Settings(
+        backends=list(backends), models=[parse_model(m) for m in models], device=device,
+        batch_sizes=(batch_size,), threads=threads or usable_cores(), seed=seed,
+        data="synthetic" if full_size else "digits", variants=tuple(variants))
+    rows = run_verify(_registry(), settings, steps, seeds)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        console.print_verify(rows)
+    return 1 if any(r["passed"] is False for r in rows) else 0
 
 
 # -- entry point ---------------------------------------------------------------------------

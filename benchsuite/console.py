@@ -48,11 +48,14 @@ class CaseLog:
 def print_listing(listing: dict[str, Any]) -> None:
     out = _console()
     t = Table(title="Backends")
-    for col in ("name", "status", "version", "devices", "plugin"):
+    for col in ("name", "status", "version", "devices", "variants", "plugin"):
         t.add_column(col)
     for b in listing["backends"]:
+        devices = ", ".join(b["devices"])
+        if b["devices_found"] is not None:
+            devices += f" (found: {', '.join(b['devices_found']) or 'none'})"
         t.add_row(escape(b["name"]), escape(b["status"]), escape(b["version"] or "-"),
-                  ", ".join(b["devices"]) or "-", escape(b["plugin"] or "-"))
+                  escape(devices), escape(", ".join(b["variants"])), escape(b["plugin"] or "-"))
     out.print(t)
     t = Table(title="Models (input 28x28x1, 10 classes; FLOPs per sample)")
     for col in ("name", "params", "MFLOP fwd", "MFLOP train", "layers", "plugin"):
@@ -93,3 +96,26 @@ def print_results(run: dict[str, Any]) -> None:
     out.print(t)
     for line in problems:
         out.print(escape(line))
+
+
+def print_verify(rows: list[dict[str, Any]]) -> None:
+    """backend × model × optimizer × check → median (worst) deviation and verdict."""
+    out = _console()
+    t = Table(title="Parity against the NumPy oracle (float64 reference, tolerance 1e-4)")
+    for col in ("backend", "variant", "device", "model", "optimizer", "check",
+                "median dev", "worst seed", "result"):
+        t.add_column(col, justify="right" if "dev" in col or "worst" in col else "left")
+    for r in rows:
+        if r["passed"] is None:
+            result = "skipped"
+        else:
+            result = "pass" if r["passed"] else "FAIL"
+        t.add_row(escape(r["backend"]), escape(r["variant"] or "-"), r["device"],
+                  escape(r["model"]), r["optimizer"], r["check"],
+                  "-" if r["deviation"] is None else f"{r['deviation']:.1e}",
+                  "-" if r["worst"] is None else f"{r['worst']:.1e}",
+                  result + (f": {escape(r['error'])}" if r["error"] else ""))
+    out.print(t)
+    failed = sum(r["passed"] is False for r in rows)
+    checked = sum(r["passed"] is not None for r in rows)
+    out.print(f"{checked - failed}/{checked} checks passed" + (f", {failed} FAILED" if failed else ""))

@@ -1,7 +1,7 @@
 """Datasets, always handed to backends as NHWC float32 images and int64 labels.
 
-* :func:`synthetic` — seeded data of any shape, labelled by a random linear "teacher" so that
-  models can actually learn it;
+* :func:`synthetic` — seeded pixel-like data of any shape, labelled by a random linear
+  "teacher" so that models can actually learn it;
 * :func:`digits` — scikit-learn's bundled 8×8 handwritten digits (1,797 real images, shipped
   inside the package: no download), with a fixed stratified train/test split.
 
@@ -48,13 +48,14 @@ class Dataset:
 def synthetic(
     input_shape: tuple[int, int, int], classes: int, n: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` standard-normal images with labels from a fixed random linear teacher."""
+    """``n`` images with pixel-like values uniform in [0, 1) (the scale of real image data, where
+    training is well-conditioned), labelled by a fixed random linear teacher."""
     if n < 1:
         raise DataError(f"synthetic data needs at least one sample, got {n}")
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, *input_shape), dtype=np.float32)
+    x = rng.random((n, *input_shape), dtype=np.float32)
     teacher = rng.standard_normal((math.prod(input_shape), classes), dtype=np.float32)
-    y = (x.reshape(n, -1) @ teacher).argmax(axis=1).astype(np.int64)
+    y = ((x.reshape(n, -1) - 0.5) @ teacher).argmax(axis=1).astype(np.int64)
     return x, y
 
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchsuite import parity
 from benchsuite.backend import Backend
 from benchsuite.bench import base_record, run_case
 from benchsuite.parity import ORACLE
@@ -46,7 +47,8 @@ def prepare(backend: Backend, settings: Settings) -> dict[str, Any]:
 class InProcessWorker:
     def __init__(self, registry: Registry, backend: str, settings: Settings) -> None:
         self.backend = registry.backend(backend)
-        self.oracle = registry.backends.get(ORACLE)
+        oracle = registry.backends.get(ORACLE)
+        self.reference = parity.Reference(oracle) if oracle is not None else None
         self.settings = settings
         self.parity_cache: dict = {}
         self.info = prepare(self.backend, settings)
@@ -54,7 +56,7 @@ class InProcessWorker:
     alive = True
 
     def run(self, case: Case) -> dict[str, Any]:
-        return run_case(case, self.backend, self.settings, self.oracle, self.parity_cache)
+        return run_case(case, self.backend, self.settings, self.reference, self.parity_cache)
 
     def stop(self) -> None:
         pass

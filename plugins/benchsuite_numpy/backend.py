@@ -13,6 +13,8 @@ from benchsuite.spec import ModelSpec
 class NumpyBackend(Backend):
     name = "numpy"
     install_hint = "pip install numpy"
+    #: ``float64`` computes in double precision: the exact reference of the parity checks.
+    variants = ("default", "float64")
 
     def __init__(self) -> None:
         self._limiter = None
@@ -42,7 +44,8 @@ class NumpyBackend(Backend):
 
         if device != "cpu":
             raise UsageError(f"numpy backend runs on cpu only, not {device}")
-        return NumpyModel(spec, optimizer)
+        return NumpyModel(spec, optimizer,
+                          dtype=np.float64 if variant == "float64" else np.float32)
 
     def synchronize(self, device: str) -> None:
         """NumPy computes eagerly: when a call returns, its work is done."""
