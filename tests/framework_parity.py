@@ -1,0 +1,79 @@
+"""Shared parity checks for framework backends (torch, TensorFlow): small shapes, every layer
+type, all three models, SGD with and without momentum, and Adam, against the float64 oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchsuite import parity
+from benchsuite import spec as S
+from benchsuite.optim import SGD, Adam
+from benchsuite_numpy.backend import NumpyBackend
+
+OPTIMIZERS = [SGD(lr=0.01, momentum=0.9), SGD(lr=0.05, momentum=0.0), Adam(lr=0.001)]
+OPT_IDS = ["sgd-momentum", "sgd", "adam"]
+
+
+def layer_specs() -> dict[str, S.ModelSpec]:
+    """One spec per layer type, each as small as it can be while still exercising it."""
+    shape = (6, 6, 2)
+    return {
+        "dense": S.ModelSpec("dense", shape, 3, (S.Flatten(), S.Dense(3))),
+        "conv2d-odd": S.ModelSpec("conv", shape, 3, (S.Conv2D(4, 3), S.Flatten(), S.Dense(3))),
+        "conv2d-even": S.ModelSpec("conv", shape, 3, (S.Conv2D(4, 2), S.Flatten(), S.Dense(3))),
+        # Flatten after spatial layers: a wrong NCHW/NHWC permutation shows up here.
+        "maxpool+flatten": S.ModelSpec("pool", (5, 7, 3), 3,
+                                       (S.MaxPool2D(2), S.Flatten(), S.Dense(3))),
+        **{f"activation-{fn}": S.mlp(input_shape=shape, classes=3, depth=1, width=8,
+                                     activation=fn) for fn in S.ACTIVATIONS},
+    }
+
+
+def model_specs() -> dict[str, S.ModelSpec]:
+    """The three canonical models at the compact digits shape."""
+    shape = (8, 8, 1)
+    return {"logreg": S.logreg(input_shape=shape), "mlp": S.mlp(input_shape=shape),
+            "convnet": S.convnet(input_shape=shape)}
+
+
+REFERENCE = parity.Reference(NumpyBackend())
+
+
+def assert_parity(backend, spec, optimizer, device="cpu", variant=None, steps=10):
+    checks = parity.check(backend, REFERENCE, spec, device, variant, optimizer, steps=steps,
+                          batch_size=8, seeds=(0, 1, 2))
+    bad = [f"{c.name}: {c.deviation:.2e}" for c in checks if not c.passed]
+    assert not bad, f"{spec.describe()} with {optimizer}: {bad}"
+
+
+def assert_round_trip(backend, device="cpu"):
+    """set_weights then get_weights returns the canonical arrays unchanged."""
+    spec = S.convnet(input_shape=(8, 8, 3), classes=4, filters=(2, 3), kernel_size=3, dense=5)
+    model = backend.build(spec, device, SGD())
+    weights = spec.init_weights(5)
+    model.set_weights(weights)
+    got = model.get_weights()
+    assert [w.shape for w in got] == [tuple(p.shape) for p in spec.parameters()]
+    for a, b in zip(got, weights):
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).random((5, 8, 8, 3), dtype=np.float32)
+    logits = model.to_numpy(model.predict(model.stage(x)[0]))
+    assert logits.shape == (5, 4) and logits.dtype == np.float32
+    loss = float(model.to_numpy(model.train_step(*model.stage(x, np.arange(5) % 4))))
+    assert np.isfinite(loss) and loss > 0
+
+
+def parametrize_layers():
+    specs = layer_specs()
+    return pytest.mark.parametrize("spec", list(specs.values()), ids=list(specs))
+
+
+def parametrize_models():
+    specs = model_specs()
+    return pytest.mark.parametrize("spec", list(specs.values()), ids=list(specs))
+
+
+def parametrize_optimizers():
+    return pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=OPT_IDS)
