@@ -141,7 +141,8 @@ def run_cmd(backends, models, batch_sizes, modes, device, repeats, min_time, thr
         return 130
     console.print_results(run)
     click.echo(f"results: {path}")
-    failed = [c for c in run["cases"] if c["status"] not in ("ok", "skipped")]
+    failed = [c for c in run["cases"] if c["status"] not in ("ok", "skipped")
+              or (c.get("parity") or {}).get("passed") is False]
     return EXIT_FAILED_CASES if failed else 0
 
 

@@ -106,10 +106,7 @@ def print_verify(rows: list[dict[str, Any]]) -> None:
                 "median dev", "worst seed", "result"):
         t.add_column(col, justify="right" if "dev" in col or "worst" in col else "left")
     for r in rows:
-        if r["passed"] is None:
-            result = "skipped"
-        else:
-            result = "pass" if r["passed"] else "FAIL"
+        result = {None: "skipped", True: "pass", False: "FAIL"}[r["passed"]]
         t.add_row(escape(r["backend"]), escape(r["variant"] or "-"), r["device"],
                   escape(r["model"]), r["optimizer"], r["check"],
                   "-" if r["deviation"] is None else f"{r['deviation']:.1e}",
@@ -118,4 +115,5 @@ def print_verify(rows: list[dict[str, Any]]) -> None:
     out.print(t)
     failed = sum(r["passed"] is False for r in rows)
     checked = sum(r["passed"] is not None for r in rows)
-    out.print(f"{checked - failed}/{checked} checks passed" + (f", {failed} FAILED" if failed else ""))
+    tail = f", {failed} FAILED" if failed else ""
+    out.print(f"{checked - failed}/{checked} checks passed{tail}")

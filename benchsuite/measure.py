@@ -80,16 +80,29 @@ def measure(
     warm = warm_up(step, sync, after_step=after_repeat)
     steps = max(1, math.ceil(min_time / max(warm.step_s, 1e-9)))
     timing = Timing(warm, steps)
+    timing.throughput = timed_repeats(step, sync, batch_size, steps, repeats, after_repeat)
+    return timing
+
+
+def timed_repeats(
+    step: Callable[[], object],
+    sync: Callable[[], None],
+    batch_size: int,
+    steps: int,
+    repeats: int,
+    after_repeat: Callable[[], None] | None = None,
+) -> list[float]:
+    """Throughput (samples/s) of ``repeats`` timed runs of ``steps`` steps each (warm already)."""
+    out = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(steps):
             step()
         sync()
-        elapsed = time.perf_counter() - t0
-        timing.throughput.append(steps * batch_size / elapsed)
+        out.append(steps * batch_size / (time.perf_counter() - t0))
         if after_repeat is not None:
             after_repeat()
-    return timing
+    return out
 
 
 def bootstrap_ci(

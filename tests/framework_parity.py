@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from benchsuite_numpy.backend import NumpyBackend
 
 from benchsuite import parity
 from benchsuite import spec as S
 from benchsuite.optim import SGD, Adam
-from benchsuite_numpy.backend import NumpyBackend
 
 OPTIMIZERS = [SGD(lr=0.01, momentum=0.9), SGD(lr=0.05, momentum=0.0), Adam(lr=0.001)]
 OPT_IDS = ["sgd-momentum", "sgd", "adam"]

@@ -4,10 +4,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from benchsuite_tensorflow.backend import TensorFlowBackend, import_tf  # noqa: E402
+from benchsuite_tensorflow.backend import TensorFlowBackend, import_tf
 
-from benchsuite.optim import SGD  # noqa: E402
-from tests import framework_parity as P  # noqa: E402
+from benchsuite.optim import SGD
+from tests import framework_parity as P
 
 BACKEND = TensorFlowBackend()
 HAS_GPU = bool(import_tf().config.list_physical_devices("GPU"))

@@ -6,9 +6,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from benchsuite_torch.backend import TorchBackend  # noqa: E402
+
 from benchsuite import spec as S  # noqa: E402
 from benchsuite.optim import SGD  # noqa: E402
-from benchsuite_torch.backend import TorchBackend  # noqa: E402
 from tests import framework_parity as P  # noqa: E402
 
 BACKEND = TorchBackend()

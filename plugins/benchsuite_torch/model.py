@@ -1,9 +1,12 @@
 """A spec as a ``torch.nn.Sequential``, trained with ``torch.optim``.
 
 Layouts: PyTorch convolves NCHW with OIHW kernels, so ``stage`` permutes NHWC batches to NCHW
-(outside the timed region) when the model starts with convolution or pooling, and ``Flatten``
-permutes back to NHWC before flattening, so the next Dense kernel means what the canonical
-``(in, out)`` kernel means. Linear weights are ``(out, in)``: transposed at the edge.
+(outside the timed region) when the model starts with convolution or pooling. Flatten then
+flattens NCHW natively (``nn.Flatten``, as PyTorch code does), and the rows of the Dense kernel
+after it are reordered from the canonical NHWC order to CHW order when weights are set (and
+back when read). That is the same function as permuting activations to NHWC before flattening,
+without a transpose copy per step in the forward and backward passes. Linear weights are
+``(out, in)``: transposed at the edge.
 """
 
 from __future__ import annotations
@@ -23,19 +26,6 @@ from benchsuite.spec import Activation, Conv2D, Dense, Flatten, MaxPool2D, Model
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
-class FlattenNHWC(nn.Module):
-    """Flatten in canonical NHWC order (permuting from NCHW first when needed)."""
-
-    def __init__(self, from_nchw: bool) -> None:
-        super().__init__()
-        self.from_nchw = from_nchw
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.from_nchw:
-            x = x.permute(0, 2, 3, 1)
-        return x.reshape(x.shape[0], -1)
-
-
 def starts_spatial(spec: ModelSpec) -> bool:
     """Whether any Conv2D/MaxPool2D runs before the first Flatten (then inputs go NCHW)."""
     for layer in spec.layers:
@@ -46,23 +36,41 @@ def starts_spatial(spec: ModelSpec) -> bool:
     return False
 
 
-def translate(spec: ModelSpec) -> nn.Sequential:
+def translate(spec: ModelSpec) -> tuple[nn.Sequential, dict[int, tuple[int, int, int]]]:
+    """The module, and for each Linear fed by an NCHW flatten (by module index) the (H, W, C)
+    shape that was flattened, so its kernel rows can be reordered at the edge."""
     shapes, nchw, modules = spec.shapes(), starts_spatial(spec), []
+    reorder: dict[int, tuple[int, int, int]] = {}
+    flattened: tuple[int, int, int] | None = None
     for layer, shape in zip(spec.layers, shapes):
         if isinstance(layer, Dense):
+            if flattened is not None:
+                reorder[len(modules)], flattened = flattened, None
             modules.append(nn.Linear(shape[0], layer.units))
         elif isinstance(layer, Conv2D):
             modules.append(nn.Conv2d(shape[2], layer.filters, layer.kernel_size, padding="same"))
         elif isinstance(layer, MaxPool2D):
             modules.append(nn.MaxPool2d(layer.pool_size))
         elif isinstance(layer, Flatten):
-            modules.append(FlattenNHWC(nchw))
+            modules.append(nn.Flatten())
+            flattened = tuple(shape) if nchw and len(shape) == 3 else None
             nchw = False
         elif isinstance(layer, Activation):
             modules.append(ACTIVATIONS[layer.fn]())
         else:
             raise SpecError(f"torch backend cannot translate {layer!r}")
-    return nn.Sequential(*modules)
+    return nn.Sequential(*modules), reorder
+
+
+def hwc_rows_to_chw(kernel: np.ndarray, hwc: tuple[int, int, int]) -> np.ndarray:
+    """Reorder the rows of an ``(H·W·C, out)`` kernel from NHWC to NCHW flatten order."""
+    h, w, c = hwc
+    return kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(h * w * c, -1)
+
+
+def chw_rows_to_hwc(kernel: np.ndarray, hwc: tuple[int, int, int]) -> np.ndarray:
+    h, w, c = hwc
+    return kernel.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(h * w * c, -1)
 
 
 def make_optimizer(opt: Optimizer, params) -> torch.optim.Optimizer:
@@ -77,8 +85,11 @@ class TorchModel(Model):
         self.spec, self.optimizer_spec = spec, optimizer
         self.device = torch.device(device)
         self.nchw = starts_spatial(spec)
-        self.net = translate(spec).to(self.device)
+        net, reorder = translate(spec)
+        self.net = net.to(self.device)
         self.weighted = [m for m in self.net if isinstance(m, (nn.Linear, nn.Conv2d))]
+        self.reorder = [reorder.get(i) for i, m in enumerate(self.net)
+                        if isinstance(m, (nn.Linear, nn.Conv2d))]
         self.opt = make_optimizer(optimizer, self.net.parameters())
         self.forward = torch.compile(self.net) if variant == "compiled" else self.net
 
@@ -87,7 +98,10 @@ class TorchModel(Model):
         if [tuple(np.shape(w)) for w in weights] != expected:
             raise SpecError(f"weights do not match the spec's shapes {expected}")
         with torch.no_grad():
-            for module, kernel, bias in zip(self.weighted, weights[::2], weights[1::2]):
+            for module, hwc, kernel, bias in zip(self.weighted, self.reorder, weights[::2],
+                                                 weights[1::2]):
+                if hwc is not None:
+                    kernel = hwc_rows_to_chw(kernel, hwc)
                 k = kernel.T if isinstance(module, nn.Linear) else kernel.transpose(3, 2, 0, 1)
                 module.weight.copy_(torch.from_numpy(np.ascontiguousarray(k)))
                 module.bias.copy_(torch.from_numpy(np.asarray(bias)))
@@ -95,9 +109,11 @@ class TorchModel(Model):
 
     def get_weights(self) -> list[np.ndarray]:
         out = []
-        for module in self.weighted:
+        for module, hwc in zip(self.weighted, self.reorder):
             w = module.weight.detach().cpu().numpy()
             w = w.T if isinstance(module, nn.Linear) else w.transpose(2, 3, 1, 0)
+            if hwc is not None:
+                w = chw_rows_to_hwc(w, hwc)
             out += [np.ascontiguousarray(w, dtype=np.float32),
                     module.bias.detach().cpu().numpy().astype(np.float32)]
         return out
