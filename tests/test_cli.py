@@ -111,3 +111,27 @@ def test_console_script_errors_without_traceback(tmp_path):
 def test_debug_shows_the_traceback(capsys):
     with pytest.raises(Exception, match="unknown model"):
         cli.main(["--debug", "run", "-m", "nope"])
+
+
+def test_a_failed_parity_check_makes_run_exit_1(tmp_path, capsys, with_fakes):
+    # The fake backend trains nothing and predicts zeros: it cannot match the oracle.
+    code = cli.main(["run", "-b", "fake", "-m", "tiny", "--mode", "train", *FAST,
+                     "-o", str(tmp_path)])
+    out = capsys.readouterr()
+    assert code == 1
+    case = results.read(next(tmp_path.glob("*.json")))["cases"][0]
+    assert case["status"] == "ok" and case["parity"]["passed"] is False
+    assert "FAIL" in out.out
+    assert cli.main(["run", "-b", "fake", "-m", "tiny", "--mode", "train", *FAST, "--no-parity",
+                     "-o", str(tmp_path)]) == 0
+
+
+def test_verify_passes_for_numpy_and_fails_for_a_wrong_backend(capsys, with_fakes):
+    assert cli.main(["verify", "-b", "numpy", "-m", "logreg", "--steps", "2", "--seeds", "1",
+                     "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["check"] for r in rows} == {"logits_step0", "loss_step1", "loss_step2",
+                                          "weights_step2"}
+    assert all(r["passed"] for r in rows) and len({r["optimizer"] for r in rows}) == 3
+    assert cli.main(["verify", "-b", "fake", "-m", "tiny", "--steps", "2", "--seeds", "1"]) == 1
+    assert "FAIL" in capsys.readouterr().out
