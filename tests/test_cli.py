@@ -135,3 +135,11 @@ def test_verify_passes_for_numpy_and_fails_for_a_wrong_backend(capsys, with_fake
     assert all(r["passed"] for r in rows) and len({r["optimizer"] for r in rows}) == 3
     assert cli.main(["verify", "-b", "fake", "-m", "tiny", "--steps", "2", "--seeds", "1"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_list_imports_no_framework():
+    code = ("import sys, benchsuite_torch, benchsuite_tensorflow; "
+            "from benchsuite.cli import main; assert main(['list']) == 0; "
+            "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

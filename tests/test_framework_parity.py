@@ -1,7 +1,11 @@
-"""Shared parity checks for framework backends (torch, TensorFlow): small shapes, every layer
-type, all three models, SGD with and without momentum, and Adam, against the float64 oracle."""
+"""Parity of every framework backend (torch, TensorFlow) with the float64 NumPy oracle: small
+shapes, every layer type, all three models, SGD with and without momentum, and Adam; weights
+round-trip in canonical layout; the same on a GPU where there is one. A backend whose framework
+is not installed is skipped."""
 
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 import pytest
@@ -65,15 +69,37 @@ def assert_round_trip(backend, device="cpu"):
     assert np.isfinite(loss) and loss > 0
 
 
-def parametrize_layers():
-    specs = layer_specs()
-    return pytest.mark.parametrize("spec", list(specs.values()), ids=list(specs))
+LAYERS, MODELS = layer_specs(), model_specs()
+BACKENDS = {"torch": ("torch", "benchsuite_torch.backend", "TorchBackend"),
+            "tensorflow": ("tensorflow", "benchsuite_tensorflow.backend", "TensorFlowBackend")}
 
 
-def parametrize_models():
-    specs = model_specs()
-    return pytest.mark.parametrize("spec", list(specs.values()), ids=list(specs))
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def backend(request):
+    framework, module, cls = BACKENDS[request.param]
+    pytest.importorskip(framework)
+    return getattr(importlib.import_module(module), cls)()
 
 
-def parametrize_optimizers():
-    return pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=OPT_IDS)
+@pytest.mark.parametrize("spec", list(LAYERS.values()), ids=list(LAYERS))
+def test_every_layer_type_matches_the_oracle(backend, spec):
+    assert_parity(backend, spec, SGD(lr=0.05, momentum=0.9))
+
+
+@pytest.mark.parametrize("spec", list(MODELS.values()), ids=list(MODELS))
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=OPT_IDS)
+def test_canonical_models_match_the_oracle(backend, spec, optimizer):
+    assert_parity(backend, spec, optimizer)
+
+
+def test_weights_round_trip_in_canonical_layout(backend):
+    assert_round_trip(backend)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("spec", list(MODELS.values()), ids=list(MODELS))
+def test_gpu_matches_the_oracle(backend, spec):
+    if "cuda" not in backend.devices():
+        pytest.skip(f"{backend.name}: no CUDA device here")
+    assert_parity(backend, spec, SGD(), device="cuda")
+    assert_round_trip(backend, device="cuda")
