@@ -69,6 +69,8 @@ class Backend(ABC):
     supported_devices: tuple[str, ...] = ("cpu",)
     #: Execution modes (``--variant``); the first is the default, the framework's fast path.
     variants: tuple[str, ...] = ("default",)
+    #: False for backends that compute nothing real (the null backend): no parity check.
+    computes: bool = True
 
     @abstractmethod
     def is_available(self) -> bool:
@@ -100,6 +102,18 @@ class Backend(ABC):
     @abstractmethod
     def synchronize(self, device: str) -> None:
         """Block until all work queued on ``device`` has finished. Mandatory: timers rely on it."""
+
+    def matmul(self, device: str, n: int):
+        """Optional: a callable doing one n×n×n float32 matmul on ``device`` (operands already
+        there), used to calibrate the machine's peak GFLOP/s in this framework. None: no peak."""
+        return None
+
+    def reset_peak_memory(self, device: str) -> None:  # noqa: B027 - optional hook
+        """Optional: reset the device's peak-memory counter (GPU backends)."""
+
+    def peak_memory(self, device: str) -> int | None:
+        """Optional: peak device memory in bytes since the last reset (None on CPU)."""
+        return None
 
     def unsupported_reason(self, spec: ModelSpec) -> str | None:
         """Why this backend cannot run ``spec``, or None when it can."""

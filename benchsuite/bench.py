@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,40 +50,77 @@ def base_record(case: Case, backend_version: str | None, settings: Settings) -> 
     }
 
 
+@dataclass
+class WorkerContext:
+    """What a worker keeps across its cases: the parity reference and cache, the calibrated
+    GEMM peak per device, and how long importing the framework took."""
+
+    reference: parity.Reference | None = None
+    parity_cache: dict = field(default_factory=dict)
+    peaks: dict[str, float | None] = field(default_factory=dict)
+    import_s: float | None = None
+
+
+OOM_PATTERNS = ("out of memory", "resourceexhausted", "can't allocate memory",
+                "cannot allocate memory", "failed to allocate")
+
+
+def classify(exc: BaseException) -> str:
+    """``oom`` for allocation failures (Python, torch, TensorFlow, CUDA), else ``failed``."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    if isinstance(exc, MemoryError) or any(p in text for p in OOM_PATTERNS):
+        return "oom"
+    return "failed"
+
+
 def run_case(case: Case, backend: Backend, settings: Settings,
-             reference: parity.Reference | None = None,
-             parity_cache: dict | None = None) -> dict[str, Any]:
-    """Measure one case. ``reference`` (the NumPy oracle's float64 traces) enables the quick
-    parity check, done once per model/device/variant and cached in ``parity_cache``."""
+             ctx: WorkerContext | None = None) -> dict[str, Any]:
+    """Measure one case. Whatever the backend does wrong becomes the row's status and error."""
+    ctx = ctx or WorkerContext()
     record = base_record(case, backend.version(), settings)
+    if not backend.computes:
+        record["null_backend"] = True
     if case.skip_reason:
         return record
     try:
-        if reference is not None and settings.parity:
-            record["parity"] = _quick_parity(case, backend, reference, settings, parity_cache)
+        if ctx.reference is not None and settings.parity and backend.computes:
+            record["parity"] = _quick_parity(case, backend, ctx, settings)
         record.update(measure_case(case, backend, settings))
         record["status"], record["error"] = "ok", None
+        record["phases"]["import_s"] = ctx.import_s
+        peak = _peak(backend, case.device, ctx, settings)
+        if peak:
+            record["peak_gflops"] = peak
+            record["efficiency"] = record["gflops"] / peak
     except Exception as exc:
-        record["status"], record["error"] = "failed", f"{type(exc).__name__}: {exc}"
+        record["status"], record["error"] = classify(exc), f"{type(exc).__name__}: {exc}"
     return record
 
 
-def _quick_parity(case, backend, reference, settings, cache) -> dict[str, Any]:
+def _peak(backend: Backend, device: str, ctx: WorkerContext, settings: Settings):
+    """GEMM peak of this backend on ``device``, calibrated once per worker."""
+    if device not in ctx.peaks:
+        matmul = backend.matmul(device, settings.gemm_size)
+        ctx.peaks[device] = None if matmul is None else measure.gemm_gflops(
+            matmul, lambda: backend.synchronize(device), settings.gemm_size)
+    return ctx.peaks[device]
+
+
+def _quick_parity(case, backend, ctx: WorkerContext, settings) -> dict[str, Any]:
     key = (case.spec, case.device, case.variant)
-    if cache is None or key not in cache:
+    if key not in ctx.parity_cache:
         seeds = tuple(settings.seed + s for s in PARITY_SEEDS)
-        checks = parity.check(backend, reference, case.spec, case.device, case.variant,
+        checks = parity.check(backend, ctx.reference, case.spec, case.device, case.variant,
                               settings.optimizer, steps=PARITY_STEPS, batch_size=PARITY_BATCH,
                               seeds=seeds)
-        result = dict(parity.summary(checks), steps=PARITY_STEPS, batch_size=PARITY_BATCH,
-                      seeds=len(seeds))
-        if cache is None:
-            return result
-        cache[key] = result
-    return cache[key]
+        ctx.parity_cache[key] = dict(parity.summary(checks), steps=PARITY_STEPS,
+                                     batch_size=PARITY_BATCH, seeds=len(seeds))
+    return ctx.parity_cache[key]
 
 
 def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, Any]:
+    measure.reset_peak_rss()
+    backend.reset_peak_memory(case.device)
     t0 = time.perf_counter()
     model = backend.build(case.spec, case.device, settings.optimizer, case.variant)
     model.set_weights(case.spec.init_weights(settings.seed))
@@ -110,20 +148,35 @@ def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, 
     def sync() -> None:
         backend.synchronize(case.device)
 
-    timing = measure.measure(step, sync, case.batch_size, settings.repeats, settings.min_time,
-                             after_repeat=check)
-    summary = measure.summarize(timing.throughput)
+    out: dict[str, Any] = {}
+    if case.mode == "latency":
+        warm = measure.warm_up(step, sync, after_step=check)
+        n = max(1, math.ceil(settings.min_time / max(warm.step_s, 1e-9)))
+        groups = measure.step_latencies(step, sync, n, settings.repeats, after_repeat=check)
+        throughput = [len(g) * case.batch_size / sum(g) for g in groups]
+        out["latency"] = measure.latency_summary([t for g in groups for t in g])
+    else:
+        timing = measure.measure(step, sync, case.batch_size, settings.repeats,
+                                 settings.min_time, after_repeat=check)
+        warm, n, throughput = timing.warmup, timing.steps_per_repeat, timing.throughput
+    summary = measure.summarize(throughput)
     flops = case.spec.flops()
     per_sample = flops.train if train else flops.forward
-    out: dict[str, Any] = {
+    out.update({
         "throughput": summary,
         "step_ms": 1000 * case.batch_size / summary["median"],
         "flops_per_sample": per_sample,
         "gflops": per_sample * summary["median"] / 1e9,
-        "phases": {"build_s": build_s, "first_step_s": timing.warmup.first_step_s,
-                   "warmup_steps": timing.warmup.steps,
-                   "steps_per_repeat": timing.steps_per_repeat},
-    }
+        "phases": {"build_s": build_s, "first_step_s": warm.first_step_s,
+                   "warmup_steps": warm.steps, "steps_per_repeat": n,
+                   "steady_step_s": case.batch_size / summary["median"]},
+        "memory": {"peak_rss_mib": _mib(measure.peak_rss_bytes()),
+                   "peak_device_mib": _mib(backend.peak_memory(case.device))},
+    })
     if train:
         out["final_loss"] = float(model.to_numpy(last[0]))
     return out
+
+
+def _mib(n: int | None) -> float | None:
+    return None if n is None else round(n / 2**20, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from benchsuite.environment import usable_cores
 from benchsuite.errors import BenchsuiteError
 from benchsuite.optim import OPTIMIZERS, make_optimizer
 from benchsuite.plugins import Registry, load_registry
-from benchsuite.runner import DATASETS, MODES, Settings, parse_model
+from benchsuite.runner import DATASETS, DEFAULT_MODES, Settings, parse_model
 
 EXIT_FAILED_CASES = 1
 
@@ -85,6 +86,13 @@ def list_cmd(as_json: bool, probe: bool) -> int:
 
 # -- run -----------------------------------------------------------------------------------
 
+PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration
+    "default": (5, 0.2, 2048),
+    "quick": (3, 0.05, 1024),  # CI smoke runs: precision traded for time
+    "rigorous": (15, 0.5, 2048),
+}
+
+
 @cli.command("run")
 @click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
               help="Backend to run (repeatable; default: every installed backend).")
@@ -93,13 +101,18 @@ def list_cmd(as_json: bool, probe: bool) -> int:
                    "(repeatable; default: all).")
 @click.option("--batch-size", "batch_sizes", multiple=True, type=int, metavar="N",
               help="Batch size (repeatable; default 128).")
-@click.option("--mode", "modes", multiple=True, metavar="train|infer",
-              help="What to time (repeatable; default: both).")
+@click.option("--mode", "modes", multiple=True, metavar="train|infer|latency",
+              help="What to time (repeatable; default: train and infer). latency: predict at "
+                   "batch 1 with every step timed (p50/p90/p99).")
 @click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
-@click.option("--repeats", default=5, show_default=True, type=int,
-              help="Timed repeats per case (each at least --min-time seconds).")
-@click.option("--min-time", default=0.2, show_default=True, type=float,
-              help="Minimum seconds per timed repeat.")
+@click.option("--quick", "preset", flag_value="quick",
+              help="Preset: 3 repeats of >= 0.05 s (CI smoke runs).")
+@click.option("--rigorous", "preset", flag_value="rigorous",
+              help="Preset: 15 repeats of >= 0.5 s.")
+@click.option("--repeats", type=int, default=None,
+              help="Timed repeats per case [default 5; --quick 3; --rigorous 15].")
+@click.option("--min-time", type=float, default=None,
+              help="Minimum seconds per timed repeat [default 0.2; --quick 0.05; --rigorous 0.5].")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for every backend [default: all usable cores].")
 @click.option("--optimizer", default="sgd", show_default=True, metavar="|".join(OPTIMIZERS))
@@ -113,37 +126,78 @@ def list_cmd(as_json: bool, probe: bool) -> int:
                    "default: each backend's fast path).")
 @click.option("--timeout", default=900.0, show_default=True, type=float,
               help="Seconds one case may take before its worker is killed.")
+@click.option("--memory-limit", type=float, default=None, metavar="GIB",
+              help="Memory limit per worker process (RLIMIT_DATA); beyond it a case is 'oom'.")
+@click.option("--gemm-size", type=int, default=None,
+              help="n of the n x n matmul that calibrates each framework's peak GFLOP/s.")
 @click.option("--no-parity", is_flag=True, help="Skip the quick parity check per case.")
 @click.option("--in-process", is_flag=True,
               help="Debugging: run backends in this process instead of one worker each.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Complete an interrupted run: its settings, its file.")
 @click.option("-o", "--output", default="results", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
-def run_cmd(backends, models, batch_sizes, modes, device, repeats, min_time, threads, optimizer,
-            lr, data, seed, variants, timeout, no_parity, in_process, output) -> int:
+@click.pass_context
+def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, repeats, min_time,
+            threads, optimizer, lr, data, seed, variants, timeout, memory_limit, gemm_size,
+            no_parity, in_process, resume, output) -> int:
     """Run the benchmark matrix and write one results file."""
     from benchsuite import console, runner
 
-    settings = Settings(
-        backends=list(backends), models=[parse_model(m) for m in models],
-        modes=tuple(modes) or MODES, device=device, batch_sizes=tuple(batch_sizes) or (128,),
-        repeats=repeats, min_time=min_time, threads=threads or usable_cores(), seed=seed,
-        optimizer=make_optimizer(optimizer, lr), data=data, variants=tuple(variants),
-        parity=not no_parity, isolate=not in_process, timeout=timeout)
     reg = _registry()
-    cases = runner.plan(reg, settings)
-    run = runner.new_run(settings)
-    path = runner.output_path(output, run)
-    log = console.CaseLog(len(cases))
+    if resume is not None:
+        _no_other_options(ctx, allowed={"resume"})
+        run, path, cases, settings = runner.resume(reg, resume)
+    else:
+        p_repeats, p_min_time, p_gemm = PRESETS[preset or "default"]
+        settings = Settings(
+            backends=list(backends), models=[parse_model(m) for m in models],
+            modes=tuple(modes) or DEFAULT_MODES, device=device,
+            batch_sizes=tuple(batch_sizes) or (128,),
+            repeats=p_repeats if repeats is None else repeats,
+            min_time=p_min_time if min_time is None else min_time,
+            threads=threads or usable_cores(), seed=seed,
+            optimizer=make_optimizer(optimizer, lr), data=data, variants=tuple(variants),
+            parity=not no_parity, isolate=not in_process, timeout=timeout,
+            memory_limit_gib=memory_limit, gemm_size=gemm_size or p_gemm)
+        cases = runner.plan(reg, settings)
+        run = runner.new_run(settings)
+        path = runner.output_path(output, run)
+    progress = console.Progress(len(cases))
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        runner.execute(reg, cases, settings, path, run, on_case=log)
+        with progress:
+            runner.execute(reg, cases, settings, path, run, on_case=progress.done,
+                           on_start=progress.start)
     except KeyboardInterrupt:
-        click.echo(f"interrupted: {len(run['cases'])} finished case(s) kept in {path}", err=True)
+        click.echo(f"interrupted: {len(run['cases'])} finished case(s) kept in {path}; "
+                   f"complete it with: benchsuite run --resume {path}", err=True)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     console.print_results(run)
     click.echo(f"results: {path}")
     failed = [c for c in run["cases"] if c["status"] not in ("ok", "skipped")
               or (c.get("parity") or {}).get("passed") is False]
     return EXIT_FAILED_CASES if failed else 0
+
+
+def _terminate(signum, frame):
+    """SIGTERM stops a run like Ctrl-C: finished cases are kept."""
+    raise KeyboardInterrupt
+
+
+def _no_other_options(ctx: click.Context, allowed: set[str]) -> None:
+    from click.core import ParameterSource
+
+    from benchsuite.errors import UsageError
+
+    given = [p.opts[-1] for p in ctx.command.params
+             if p.name not in allowed and ctx.get_parameter_source(p.name) is not None
+             and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT]
+    if given:
+        raise UsageError(f"--resume takes every setting from the results file; "
+                         f"drop {', '.join(given)}")
 
 
 # -- verify --------------------------------------------------------------------------------

@@ -29,20 +29,48 @@ def _fmt_parity(p: dict[str, Any] | None) -> str:
     return f"{'ok' if p['passed'] else 'FAIL'} {dev:.0e}" if dev is not None else "FAIL inf"
 
 
-class CaseLog:
-    """Called after each case: ``[i/n] backend model mode device bN: status ...`` on stderr."""
+class Progress:
+    """Run progress on stderr: a rich progress bar (cases done/total, current case, ETA) on a
+    terminal; otherwise (CI logs, pipes) one plain line per finished case."""
 
     def __init__(self, total: int) -> None:
         self.total = total
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import (BarColumn, MofNCompleteColumn, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import Progress as Bar
 
-    def __call__(self, i: int, case: Any, record: dict[str, Any]) -> None:
+            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                           console=_console(stderr=True), transient=True)
+            self.task = self.bar.add_task("starting", total=total)
+
+    def __enter__(self) -> Progress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def start(self, i: int, case: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=escape(case.label))
+
+    def done(self, i: int, case: Any, record: dict[str, Any]) -> None:
         tp = record.get("throughput")
         if record["status"] == "ok" and tp:
             detail = f"{tp['median']:,.0f} samples/s (cv {100 * tp['cv']:.1f}%)"
         else:
             detail = record.get("error") or ""
-        line = f"[{i + 1}/{self.total}] {case.label}: {record['status']} {detail}"
-        print(line.rstrip(), file=sys.stderr, flush=True)
+        line = f"[{i + 1}/{self.total}] {case.label}: {record['status']} {detail}".rstrip()
+        if self.bar is None:
+            print(line, file=sys.stderr, flush=True)
+        else:
+            self.bar.console.print(escape(line), highlight=False)
+            self.bar.advance(self.task)
 
 
 def print_listing(listing: dict[str, Any]) -> None:
@@ -96,6 +124,25 @@ def print_results(run: dict[str, Any]) -> None:
     out.print(t)
     for line in problems:
         out.print(escape(line))
+    overhead = harness_overhead(run["cases"])
+    if overhead:
+        out.print(overhead)
+
+
+def harness_overhead(cases: list[dict[str, Any]]) -> str | None:
+    """The null backend's step time (the harness's own cost per step) against the fastest real
+    case's step time."""
+    null = [c for c in cases if c["status"] == "ok" and c.get("null_backend")]
+    real = [c for c in cases if c["status"] == "ok" and not c.get("null_backend")
+            and c.get("step_ms")]
+    if not null or not real:
+        return None
+    per_step = max(c["step_ms"] for c in null)
+    fastest = min(real, key=lambda c: c["step_ms"])
+    return (f"harness overhead (null backend): {1000 * per_step:.2f} µs/step = "
+            f"{100 * per_step / fastest['step_ms']:.2f}% of the fastest real case "
+            f"({fastest['backend']} {fastest['model']} {fastest['mode']}, "
+            f"{fastest['step_ms']:.3f} ms/step)")
 
 
 def print_verify(rows: list[dict[str, Any]]) -> None:

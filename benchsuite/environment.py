@@ -37,6 +37,45 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8", "neon", "asimd",
+              "sve")
+
+
+def cpu_flags() -> list[str]:
+    """The vector-instruction flags that decide which kernels BLAS/oneDNN can use."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                present = set(line.split(":", 1)[1].split())
+                return [f for f in SIMD_FLAGS if f in present]
+    except OSError:
+        pass
+    return []
+
+
+def gpus() -> list[dict[str, object]] | None:
+    """NVIDIA GPUs through nvidia-ml-py, when it is installed (None otherwise)."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # no driver: say so rather than fail the run
+        return []
+    try:
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        out = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            out.append({"name": pynvml.nvmlDeviceGetName(h), "driver": driver,
+                        "memory_gib": round(pynvml.nvmlDeviceGetMemoryInfo(h).total / 2**30, 2)})
+        return out
+    finally:
+        pynvml.nvmlShutdown()
+
+
 def git_revision() -> str | None:
     """The commit benchsuite runs from, when it runs from a git checkout."""
     here = Path(benchsuite.__file__).resolve().parent
@@ -65,6 +104,7 @@ def fingerprint() -> dict[str, object]:
     return {
         "hostname": platform.node(),
         "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "machine": platform.machine(),
         "cores_logical": os.cpu_count(),
         "cores_physical": psutil.cpu_count(logical=False),
@@ -77,5 +117,6 @@ def fingerprint() -> dict[str, object]:
         "git_revision": git_revision(),
         "packages": package_versions(),
         "thread_env": {k: os.environ[k] for k in THREAD_VARS if k in os.environ},
+        "gpus": gpus(),
         "backends": {},
     }

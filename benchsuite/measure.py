@@ -44,7 +44,7 @@ def timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
 def warm_up(
     step: Callable[[], object],
     sync: Callable[[], None],
-    min_steps: int = 10,
+    min_steps: int = 10,  # pyperf/asv practice: never fewer
     window: int = 5,
     tolerance: float = 0.10,
     max_seconds: float = 10.0,
@@ -134,3 +134,64 @@ def summarize(samples: list[float]) -> dict[str, object]:
         "unstable": cv > UNSTABLE_CV,
         "samples": [float(s) for s in data],
     }
+
+
+def step_latencies(
+    step: Callable[[], object],
+    sync: Callable[[], None],
+    steps: int,
+    repeats: int,
+    after_repeat: Callable[[], None] | None = None,
+) -> list[list[float]]:
+    """Seconds of every single step (each synchronized), ``repeats`` groups of ``steps``."""
+    groups = []
+    for _ in range(repeats):
+        groups.append([timed(step, sync) for _ in range(steps)])
+        if after_repeat is not None:
+            after_repeat()
+    return groups
+
+
+def latency_summary(seconds: list[float]) -> dict[str, float]:
+    """p50/p90/p99 and mean of per-step latencies, in milliseconds."""
+    ms = np.asarray(seconds, dtype=float) * 1000
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return {"p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99),
+            "mean_ms": float(ms.mean()), "n": len(ms)}
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident set size (Linux: clear_refs 5). False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int | None:
+    """Peak resident set size since the last :func:`reset_peak_rss` (VmHWM), in bytes."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # lifetime peak
+    except (ImportError, OSError):
+        return None
+
+
+def gemm_gflops(matmul: Callable[[], object], sync: Callable[[], None], n: int,
+                min_time: float = 0.2, repeats: int = 3) -> float:
+    """Best-of-repeats GFLOP/s of an n×n×n float32 matmul: the machine's peak as the framework
+    sees it (2·n³ FLOPs per call)."""
+    timing = measure(matmul, sync, batch_size=1, repeats=repeats, min_time=min_time)
+    return 2 * n**3 * max(timing.throughput) / 1e9

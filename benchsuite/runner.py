@@ -11,6 +11,7 @@ interrupted run keeps every finished case.
 from __future__ import annotations
 
 import inspect
+import json
 import shutil
 import tempfile
 import time
@@ -30,7 +31,8 @@ from benchsuite.plugins import Registry
 from benchsuite.spec import DEFAULT_INPUT, ModelSpec
 from benchsuite.worker import InProcessWorker, SubprocessWorker, WorkerError
 
-MODES = ("train", "infer")
+MODES = ("train", "infer", "latency")  # latency: predict at batch 1, every step timed
+DEFAULT_MODES = ("train", "infer")
 DATASETS = ("synthetic", "digits")
 
 
@@ -40,7 +42,7 @@ class Settings:
 
     backends: list[str] = field(default_factory=list)  # empty: every registered backend
     models: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # empty: all
-    modes: tuple[str, ...] = MODES
+    modes: tuple[str, ...] = DEFAULT_MODES
     device: str = "cpu"  # "cpu", "cuda" or "all"
     batch_sizes: tuple[int, ...] = (128,)
     repeats: int = 5
@@ -53,6 +55,20 @@ class Settings:
     parity: bool = True  # quick parity check against the NumPy oracle in every case
     isolate: bool = True  # one worker process per backend
     timeout: float = 900.0  # seconds per case before its worker is killed
+    memory_limit_gib: float | None = None  # per worker (RLIMIT_DATA); None: no limit
+    gemm_size: int = 2048  # n of the n×n×n matmul that calibrates the peak GFLOP/s
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Settings:
+        """The inverse of :meth:`to_dict` (used by ``run --resume``)."""
+        from benchsuite.optim import OPTIMIZERS
+
+        opt = dict(d["optimizer"])
+        kw = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        kw.update(optimizer=OPTIMIZERS[opt.pop("name")](**opt),
+                  models=[(n, p) for n, p in d["models"]], modes=tuple(d["modes"]),
+                  batch_sizes=tuple(d["batch_sizes"]), variants=tuple(d.get("variants", ())))
+        return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
         return {"backends": self.backends, "models": [[n, p] for n, p in self.models],
@@ -61,7 +77,8 @@ class Settings:
                 "min_time": self.min_time, "threads": self.threads, "seed": self.seed,
                 "optimizer": optimizer_dict(self.optimizer), "data": self.data,
                 "variants": list(self.variants), "parity": self.parity,
-                "isolate": self.isolate, "timeout": self.timeout}
+                "isolate": self.isolate, "timeout": self.timeout,
+                "memory_limit_gib": self.memory_limit_gib, "gemm_size": self.gemm_size}
 
 
 @dataclass
@@ -142,6 +159,8 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
         raise UsageError("--repeats and --threads must be >= 1")
     if not (settings.min_time > 0 and settings.timeout > 0):
         raise UsageError("--min-time and --timeout must be > 0")
+    if settings.memory_limit_gib is not None and not settings.memory_limit_gib > 0:
+        raise UsageError("--memory-limit must be > 0 (GiB)")
     if settings.data not in DATASETS:
         raise UsageError(f"unknown data set {settings.data!r} (valid: {', '.join(DATASETS)})")
     explicit = bool(settings.backends)
@@ -151,13 +170,37 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     models = settings.models or [(n, {}) for n in registry.models]
     specs = [build_spec(registry, n, p, shape, classes) for n, p in models]
     wanted = list(DEVICES) if settings.device == "all" else [settings.device]
-    device_lists = {b.name: _devices(b, wanted, explicit, settings.device == "all")
+    device_lists = {b.name: _devices(registry, b, wanted, explicit, settings.device == "all")
                     for b in backends}
     variants = _variants(backends, settings.variants)
     return [Case(b.name, spec, mode, dev, bs, var,
                  _skip(b, spec, dev, device_lists[b.name], var))
             for spec in specs for mode in settings.modes for dev in wanted
-            for bs in settings.batch_sizes for b in backends for var in variants[b.name]]
+            for bs in _batch_sizes(mode, settings.batch_sizes)
+            for b in backends for var in variants[b.name]]
+
+
+def _batch_sizes(mode: str, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """Latency is measured at batch 1, whatever the throughput batch sizes are."""
+    return (1,) if mode == "latency" else sizes
+
+
+def case_key(backend: str, variant: str | None, model: str, params: Any, mode: str,
+             device: str, batch_size: int) -> tuple:
+    """What identifies a case across runs (``--resume``, comparisons)."""
+    return (backend, variant, model, json.dumps(params, sort_keys=True), mode, device,
+            batch_size)
+
+
+def key_of(case: Case) -> tuple:
+    return case_key(case.backend, case.variant, case.spec.name, dict(case.spec.params),
+                    case.mode, case.device, case.batch_size)
+
+
+def key_of_record(record: dict[str, Any]) -> tuple:
+    return case_key(record["backend"], record.get("variant"), record["model"],
+                    (record.get("spec") or {}).get("params", {}), record["mode"],
+                    record["device"], record["batch_size"])
 
 
 def _variants(backends: list[Backend], wanted: tuple[str, ...]) -> dict[str, list[str]]:
@@ -169,19 +212,41 @@ def _variants(backends: list[Backend], wanted: tuple[str, ...]) -> dict[str, lis
     return {b.name: list(wanted) or [b.variants[0]] for b in backends}
 
 
-def _devices(backend: Backend, wanted: list[str], explicit: bool, every: bool) -> list[str]:
+def _devices(registry: Registry, backend: Backend, wanted: list[str], explicit: bool,
+             every: bool) -> list[str]:
     """Devices of ``backend`` usable now. A backend named on the command line that is not
-    installed, or lacks the one device asked for, is a usage error rather than a skip."""
+    installed, or lacks the one device asked for, is a usage error rather than a skip.
+
+    The CPU needs no probe; anything else is probed in a short-lived subprocess, so that this
+    process never imports a framework (frameworks never share a process)."""
     if not backend.is_available():
         if explicit:
             raise UsageError(f"backend {backend.name!r} is unavailable ({backend.install_hint})")
         return []
-    have = backend.devices()
+    static = list(backend.supported_devices)
+    needs_probe = any(d != "cpu" and d in static for d in wanted)
+    have = probe_devices(registry, backend.name) if needs_probe else [
+        d for d in static if d == "cpu"]
     missing = [d for d in wanted if d not in have]
     if explicit and not every and missing:
         raise UsageError(f"backend {backend.name!r} has no {missing[0]} device here "
                          f"(available: {', '.join(have) or 'none'})")
     return have
+
+
+def _probe(entry_points, name: str) -> list[str]:
+    from benchsuite.plugins import rebuild_registry
+
+    return rebuild_registry(entry_points).backend(name).devices()
+
+
+def probe_devices(registry: Registry, name: str) -> list[str]:
+    """``backend.devices()`` evaluated in a throwaway spawned process."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(_probe, registry.entry_points, name).result()
 
 
 def _skip(backend: Backend, spec: ModelSpec, device: str, have: list[str],
@@ -224,12 +289,16 @@ def output_path(folder: Path, run: dict[str, Any]) -> Path:
 def execute(
     registry: Registry, cases: list[Case], settings: Settings, path: Path,
     run: dict[str, Any], on_case: Callable[[int, Case, dict[str, Any]], None] | None = None,
+    on_start: Callable[[int, Case], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``cases`` in order, saving ``run`` to ``path`` after each one."""
     pool = _Workers(registry, settings, run)
+    run["status"] = "running"
     results.save(run, path)
     try:
         for i, case in enumerate(cases):
+            if on_start:
+                on_start(i, case)
             record = pool.run(case)
             run["cases"].append(record)
             results.save(run, path)
@@ -244,6 +313,21 @@ def execute(
         run["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         results.save(run, path)
     return run
+
+
+def resume(registry: Registry, path: Path) -> tuple[dict[str, Any], Path, list[Case], Settings]:
+    """An interrupted run's document, its file, the cases it still lacks, and its settings."""
+    doc = results.read(path)
+    if doc.get("status") == "complete":
+        raise UsageError(f"{path}: this run is complete; nothing to resume")
+    try:
+        settings = Settings.from_dict(doc["settings"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read its settings ({exc})") from None
+    done = {key_of_record(c) for c in doc["cases"]}
+    remaining = [c for c in plan(registry, settings) if key_of(c) not in done]
+    doc.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return doc, path, remaining, settings
 
 
 class _Workers:

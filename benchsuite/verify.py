@@ -66,6 +66,8 @@ def run_verify(registry: Registry, settings: Settings, steps: int, seeds: int,
     rows: list[dict[str, Any]] = []
     by_backend: dict[str, list[Case]] = {}
     for case in cases:
+        if not case.skip_reason and not registry.backend(case.backend).computes:
+            case.skip_reason = f"{case.backend} computes nothing: no parity to check"
         if case.skip_reason:
             rows.append({"backend": case.backend, "variant": case.variant,
                          "device": case.device, "model": case.spec.name, "optimizer": "-",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchsuite import parity
 from benchsuite.backend import Backend
-from benchsuite.bench import base_record, run_case
+from benchsuite.bench import WorkerContext, base_record, run_case
 from benchsuite.parity import ORACLE
 from benchsuite.plugins import Registry, rebuild_registry
 
@@ -48,15 +48,17 @@ class InProcessWorker:
     def __init__(self, registry: Registry, backend: str, settings: Settings) -> None:
         self.backend = registry.backend(backend)
         oracle = registry.backends.get(ORACLE)
-        self.reference = parity.Reference(oracle) if oracle is not None else None
         self.settings = settings
-        self.parity_cache: dict = {}
-        self.info = prepare(self.backend, settings)
+        t0 = time.perf_counter()
+        self.info = prepare(self.backend, settings)  # first framework import happens here
+        self.ctx = WorkerContext(parity.Reference(oracle) if oracle is not None else None,
+                                 import_s=time.perf_counter() - t0)
+        self.info["import_s"] = self.ctx.import_s
 
     alive = True
 
     def run(self, case: Case) -> dict[str, Any]:
-        return run_case(case, self.backend, self.settings, self.reference, self.parity_cache)
+        return run_case(case, self.backend, self.settings, self.ctx)
 
     def stop(self) -> None:
         pass
@@ -68,6 +70,11 @@ def _child(conn, backend: str, entry_points, settings: Settings, log_path: str) 
     os.dup2(fd, 1)  # framework chatter goes to the log, not over the parent's table
     os.dup2(fd, 2)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if settings.memory_limit_gib:
+        import resource
+
+        limit = int(settings.memory_limit_gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     try:
         worker = InProcessWorker(rebuild_registry(entry_points), backend, settings)
     except BaseException as exc:
@@ -133,13 +140,21 @@ class SubprocessWorker:
                     return self.conn.recv()
                 except EOFError:  # the child's end closed: it is dead or dying
                     self.proc.join(5)
-                    return "crashed", self._with_log(describe_exit(self.proc.exitcode))
+                    return self._death()
             if not self.proc.is_alive():
                 self.proc.join()
-                return "crashed", self._with_log(describe_exit(self.proc.exitcode))
+                return self._death()
             if time.monotonic() > deadline:
                 self.kill()
                 return "timeout", self._with_log(f"no result after {timeout:g} s (--timeout)")
+
+    def _death(self) -> tuple[str, str]:
+        """A worker that died by itself: SIGKILL is what the kernel's OOM killer sends."""
+        code = self.proc.exitcode
+        message = describe_exit(code)
+        if code == -signal.SIGKILL:
+            return "oom", self._with_log(f"{message} (likely the out-of-memory killer)")
+        return "crashed", self._with_log(message)
 
     def _with_log(self, message: str) -> str:
         try:

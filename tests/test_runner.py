@@ -10,7 +10,8 @@ from benchsuite.errors import SpecError, UnknownNameError, UsageError
 from benchsuite.plugins import load_registry
 
 FAST_THREADS = 1
-FAST = {"repeats": 2, "min_time": 0.005, "batch_sizes": (8,), "threads": FAST_THREADS}
+FAST = {"repeats": 2, "min_time": 0.005, "batch_sizes": (8,), "threads": FAST_THREADS,
+        "gemm_size": 64}
 
 
 @pytest.fixture(scope="module")

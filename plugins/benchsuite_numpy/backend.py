@@ -47,5 +47,10 @@ class NumpyBackend(Backend):
         return NumpyModel(spec, optimizer,
                           dtype=np.float64 if variant == "float64" else np.float32)
 
+    def matmul(self, device: str, n: int):
+        rng = np.random.default_rng(0)
+        a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+        return lambda: a @ b
+
     def synchronize(self, device: str) -> None:
         """NumPy computes eagerly: when a call returns, its work is done."""

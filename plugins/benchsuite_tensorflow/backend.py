@@ -27,6 +27,10 @@ def import_tf():
     return tf
 
 
+def _tf_device(device: str) -> str:
+    return "/GPU:0" if device == "cuda" else "/CPU:0"
+
+
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     install_hint = "pip install benchsuite[tensorflow]"
@@ -97,6 +101,26 @@ class TensorFlowBackend(Backend):
         from .model import TensorFlowModel
 
         return TensorFlowModel(spec, device, optimizer, variant or self.variants[0])
+
+    def matmul(self, device: str, n: int):
+        tf = self._configure()
+        with tf.device(_tf_device(device)):
+            a, b = tf.random.uniform((n, n)), tf.random.uniform((n, n))
+
+        def run():
+            with tf.device(_tf_device(device)):
+                return tf.matmul(a, b)
+
+        return run
+
+    def reset_peak_memory(self, device: str) -> None:
+        if device == "cuda":
+            import_tf().config.experimental.reset_memory_stats("GPU:0")
+
+    def peak_memory(self, device: str) -> int | None:
+        if device != "cuda":
+            return None
+        return int(import_tf().config.experimental.get_memory_info("GPU:0")["peak"])
 
     def synchronize(self, device: str) -> None:
         """Wait for every queued op on every device (GPU kernels run asynchronously)."""

@@ -75,6 +75,25 @@ class TorchBackend(Backend):
 
         return TorchModel(spec, device, optimizer, variant or self.variants[0])
 
+    def matmul(self, device: str, n: int):
+        import torch
+
+        a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+        return lambda: a @ b
+
+    def reset_peak_memory(self, device: str) -> None:
+        if device == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_memory(self, device: str) -> int | None:
+        if device != "cuda":
+            return None
+        import torch
+
+        return int(torch.cuda.max_memory_allocated())
+
     def synchronize(self, device: str) -> None:
         """CUDA kernels are asynchronous: wait for them. CPU ops complete before returning."""
         if device == "cuda":

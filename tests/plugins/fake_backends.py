@@ -33,6 +33,8 @@ class FakeModel(Model):
             os.abort()
         if self.behaviour == "hang":
             time.sleep(3600)
+        if self.behaviour == "hog" and self.steps > 3:
+            self.hoard = np.ones((64, 2**20), np.float64)  # 512 MiB, beyond the test's limit
         return np.float32("nan") if self.behaviour == "nan" else np.float32(1.0 / self.steps)
 
     def predict(self, x):
@@ -46,6 +48,7 @@ class FakeBackend(Backend):
     def __init__(self, name="fake", available=True, devices=("cpu",), behaviour="ok",
                  layers=None):
         self.name, self._available, self._devices = name, available, list(devices)
+        self.supported_devices = tuple(devices)
         self.behaviour = behaviour
         if layers is not None:
             self.supported_layers = frozenset(layers)
@@ -84,6 +87,7 @@ def benchsuite_register_backends(register):
     register(FakeBackend("fake-dense-only", layers=(Flatten, Dense, Activation)))
     register(FakeBackend("fake-abort", behaviour="abort"))
     register(FakeBackend("fake-hang", behaviour="hang"))
+    register(FakeBackend("fake-hog", behaviour="hog"))
     register(FakeBackend("fake-broken-setup", behaviour="broken-setup"))
 
 
