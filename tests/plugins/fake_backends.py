@@ -34,7 +34,7 @@ class FakeModel(Model):
         if self.behaviour == "hang":
             time.sleep(3600)
         if self.behaviour == "hog" and self.steps > 3:
-            self.hoard = np.ones((64, 2**20), np.float64)  # 512 MiB, beyond the test's limit
+            self.hoard = np.empty((512, 2**20), np.float64)  # 4 GiB, beyond the tests' limit
         return np.float32("nan") if self.behaviour == "nan" else np.float32(1.0 / self.steps)
 
     def predict(self, x):
