@@ -86,10 +86,10 @@ def list_cmd(as_json: bool, probe: bool) -> int:
 
 # -- run -----------------------------------------------------------------------------------
 
-PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration
-    "default": (5, 0.2, 2048),
-    "quick": (3, 0.05, 1024),  # CI smoke runs: precision traded for time
-    "rigorous": (15, 0.5, 2048),
+PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker processes
+    "default": (5, 0.2, 2048, 1),
+    "quick": (3, 0.05, 1024, 1),  # CI smoke runs: precision traded for time
+    "rigorous": (10, 0.5, 2048, 3),  # each case in 3 fresh workers, samples pooled
 }
 
 
@@ -108,11 +108,15 @@ PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration
 @click.option("--quick", "preset", flag_value="quick",
               help="Preset: 3 repeats of >= 0.05 s (CI smoke runs).")
 @click.option("--rigorous", "preset", flag_value="rigorous",
-              help="Preset: 15 repeats of >= 0.5 s.")
+              help="Preset: 10 repeats of >= 0.5 s in each of 3 fresh worker processes.")
+@click.option("--processes", type=int, default=None,
+              help="Run every case in this many fresh workers and pool the samples "
+                   "[default 1; --rigorous 3].")
 @click.option("--repeats", type=int, default=None,
-              help="Timed repeats per case [default 5; --quick 3; --rigorous 15].")
+              help="Timed repeats per case [default 5; --quick 3; --rigorous 10 per process].")
 @click.option("--min-time", type=float, default=None,
-              help="Minimum seconds per timed repeat [default 0.2; --quick 0.05; --rigorous 0.5].")
+              help="Minimum seconds per timed repeat "
+                   "[default 0.2; --quick 0.05; --rigorous 0.5].")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for every backend [default: all usable cores].")
 @click.option("--optimizer", default="sgd", show_default=True, metavar="|".join(OPTIMIZERS))
@@ -138,9 +142,9 @@ PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration
 @click.option("-o", "--output", default="results", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
 @click.pass_context
-def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, repeats, min_time,
-            threads, optimizer, lr, data, seed, variants, timeout, memory_limit, gemm_size,
-            no_parity, in_process, resume, output) -> int:
+def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes, repeats,
+            min_time, threads, optimizer, lr, data, seed, variants, timeout, memory_limit,
+            gemm_size, no_parity, in_process, resume, output) -> int:
     """Run the benchmark matrix and write one results file."""
     from benchsuite import console, runner
 
@@ -149,7 +153,7 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, repeats, 
         _no_other_options(ctx, allowed={"resume"})
         run, path, cases, settings = runner.resume(reg, resume)
     else:
-        p_repeats, p_min_time, p_gemm = PRESETS[preset or "default"]
+        p_repeats, p_min_time, p_gemm, p_processes = PRESETS[preset or "default"]
         settings = Settings(
             backends=list(backends), models=[parse_model(m) for m in models],
             modes=tuple(modes) or DEFAULT_MODES, device=device,
@@ -159,7 +163,8 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, repeats, 
             threads=threads or usable_cores(), seed=seed,
             optimizer=make_optimizer(optimizer, lr), data=data, variants=tuple(variants),
             parity=not no_parity, isolate=not in_process, timeout=timeout,
-            memory_limit_gib=memory_limit, gemm_size=gemm_size or p_gemm)
+            memory_limit_gib=memory_limit, gemm_size=gemm_size or p_gemm,
+            processes=p_processes if processes is None else processes)
         cases = runner.plan(reg, settings)
         run = runner.new_run(settings)
         path = runner.output_path(output, run)

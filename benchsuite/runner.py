@@ -57,6 +57,7 @@ class Settings:
     timeout: float = 900.0  # seconds per case before its worker is killed
     memory_limit_gib: float | None = None  # per worker (RLIMIT_DATA); None: no limit
     gemm_size: int = 2048  # n of the n×n×n matmul that calibrates the peak GFLOP/s
+    processes: int = 1  # > 1: every case runs in that many fresh workers, samples pooled
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Settings:
@@ -78,7 +79,8 @@ class Settings:
                 "optimizer": optimizer_dict(self.optimizer), "data": self.data,
                 "variants": list(self.variants), "parity": self.parity,
                 "isolate": self.isolate, "timeout": self.timeout,
-                "memory_limit_gib": self.memory_limit_gib, "gemm_size": self.gemm_size}
+                "memory_limit_gib": self.memory_limit_gib, "gemm_size": self.gemm_size,
+                "processes": self.processes}
 
 
 @dataclass
@@ -155,8 +157,10 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     for b in settings.batch_sizes:
         if b < 1:
             raise UsageError(f"batch size must be a positive integer, got {b}")
-    if settings.repeats < 1 or settings.threads < 1:
-        raise UsageError("--repeats and --threads must be >= 1")
+    if settings.repeats < 1 or settings.threads < 1 or settings.processes < 1:
+        raise UsageError("--repeats, --threads and --processes must be >= 1")
+    if settings.processes > 1 and not settings.isolate:
+        raise UsageError("--processes needs worker processes (drop --in-process)")
     if not (settings.min_time > 0 and settings.timeout > 0):
         raise UsageError("--min-time and --timeout must be > 0")
     if settings.memory_limit_gib is not None and not settings.memory_limit_gib > 0:
@@ -315,6 +319,23 @@ def execute(
     return run
 
 
+def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
+    """One record from the same case measured in several processes: pooled samples."""
+    from benchsuite.measure import summarize
+
+    out = dict(records[0])
+    samples = [s for r in records for s in r["throughput"]["samples"]]
+    out["throughput"] = summarize(samples)
+    median = out["throughput"]["median"]
+    out["step_ms"] = 1000 * batch_size / median
+    out["gflops"] = out["flops_per_sample"] * median / 1e9
+    if out.get("peak_gflops"):
+        out["efficiency"] = out["gflops"] / out["peak_gflops"]
+    out["processes"] = len(records)
+    out["process_medians"] = [r["throughput"]["median"] for r in records]
+    return out
+
+
 def resume(registry: Registry, path: Path) -> tuple[dict[str, Any], Path, list[Case], Settings]:
     """An interrupted run's document, its file, the cases it still lacks, and its settings."""
     doc = results.read(path)
@@ -343,6 +364,28 @@ class _Workers:
         backend = self.registry.backend(case.backend)
         if case.skip_reason:
             return base_record(case, backend.version(), self.settings)
+        if self.settings.processes > 1:
+            return self._run_in_fresh_processes(case, backend)
+        return self._run_once(case, backend)
+
+    def _run_in_fresh_processes(self, case: Case, backend: Backend) -> dict[str, Any]:
+        """pyperf's remedy for per-process luck (memory layout, thread placement): the same
+        case in several fresh workers, their samples pooled into one summary."""
+        records = []
+        for _ in range(self.settings.processes):
+            self._retire(case.backend)
+            records.append(self._run_once(case, backend))
+            if records[-1]["status"] != "ok":
+                return records[-1]
+        self._retire(case.backend)
+        return pool_records(records, case.batch_size)
+
+    def _retire(self, name: str) -> None:
+        worker = self.workers.pop(name, None)
+        if worker is not None:
+            worker.stop()
+
+    def _run_once(self, case: Case, backend: Backend) -> dict[str, Any]:
         worker = self.workers.get(case.backend) or self._start(case.backend)
         if worker is None:
             record = base_record(case, backend.version(), self.settings)

@@ -178,3 +178,14 @@ def test_sigterm_stops_like_ctrl_c(tmp_path):
     assert proc.returncode == 130, err
     assert results.read(next(out.glob("*.json")))["status"] == "interrupted"
     assert textwrap.dedent(err).count("Traceback") == 0
+
+
+def test_processes_pool_samples_from_fresh_workers(reg, tmp_path):
+    s = runner.Settings(backends=["numpy"], models=[("logreg", {})], modes=("train",),
+                        processes=3, **FAST)
+    run = runner.new_run(s)
+    runner.execute(reg, runner.plan(reg, s), s, runner.output_path(tmp_path, run), run)
+    (case,) = run["cases"]
+    assert case["status"] == "ok" and case["processes"] == 3
+    assert len(case["throughput"]["samples"]) == 3 * FAST["repeats"]
+    assert len(case["process_medians"]) == 3
