@@ -89,7 +89,7 @@ def run_case(case: Case, backend: Backend, settings: Settings,
         record["status"], record["error"] = "ok", None
         record["phases"]["import_s"] = ctx.import_s
         peak = _peak(backend, case.device, ctx, settings)
-        if peak:
+        if peak and record["gflops"]:
             record["peak_gflops"] = peak
             record["efficiency"] = record["gflops"] / peak
     except Exception as exc:
@@ -161,12 +161,12 @@ def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, 
         warm, n, throughput = timing.warmup, timing.steps_per_repeat, timing.throughput
     summary = measure.summarize(throughput)
     flops = case.spec.flops()
-    per_sample = flops.train if train else flops.forward
+    per_sample = (flops.train if train else flops.forward) if backend.computes else None
     out.update({
         "throughput": summary,
         "step_ms": 1000 * case.batch_size / summary["median"],
         "flops_per_sample": per_sample,
-        "gflops": per_sample * summary["median"] / 1e9,
+        "gflops": per_sample * summary["median"] / 1e9 if per_sample else None,
         "phases": {"build_s": build_s, "first_step_s": warm.first_step_s,
                    "warmup_steps": warm.steps, "steps_per_repeat": n,
                    "steady_step_s": case.batch_size / summary["median"]},

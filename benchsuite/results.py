@@ -29,10 +29,12 @@ THROUGHPUT_KEYS = ("median", "ci_low", "ci_high", "samples")
 
 #: Columns of :func:`load`'s DataFrame, one row per case (documented in the README).
 COLUMNS = (
-    "run_id", "file", "backend", "backend_version", "model", "model_params", "mode", "device",
-    "batch_size", "status", "error", "throughput", "ci_low", "ci_high", "iqr", "cv", "unstable",
-    "n_samples", "samples", "step_ms", "gflops", "flops_per_sample", "n_params", "threads",
-    "optimizer", "build_s", "first_step_s", "warmup_steps", "started",
+    "run_id", "file", "backend", "backend_version", "variant", "model", "model_params", "mode",
+    "device", "batch_size", "status", "error", "throughput", "ci_low", "ci_high", "iqr", "cv",
+    "unstable", "n_samples", "samples", "step_ms", "gflops", "flops_per_sample", "peak_gflops",
+    "efficiency", "n_params", "threads", "optimizer", "import_s", "build_s", "first_step_s",
+    "warmup_steps", "peak_rss_mib", "peak_device_mib", "latency_p50_ms", "latency_p90_ms",
+    "latency_p99_ms", "parity_passed", "parity_max_deviation", "started",
 )
 
 
@@ -115,20 +117,30 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
     phases = case.get("phases") or {}
     spec = case.get("spec") or {}
     samples = tp.get("samples") or []
+    memory, latency = case.get("memory") or {}, case.get("latency") or {}
+    par = case.get("parity") or {}
     return {
         "run_id": run.get("run_id"), "file": file, "backend": case["backend"],
-        "backend_version": case.get("backend_version"), "model": case["model"],
+        "backend_version": case.get("backend_version"), "variant": case.get("variant"),
+        "model": case["model"],
         "model_params": json.dumps(spec.get("params", {}), sort_keys=True),
         "mode": case["mode"], "device": case["device"], "batch_size": case["batch_size"],
         "status": case["status"], "error": case["error"], "throughput": tp.get("median"),
         "ci_low": tp.get("ci_low"), "ci_high": tp.get("ci_high"), "iqr": tp.get("iqr"),
         "cv": tp.get("cv"), "unstable": tp.get("unstable"), "n_samples": len(samples),
         "samples": samples, "step_ms": case.get("step_ms"), "gflops": case.get("gflops"),
-        "flops_per_sample": case.get("flops_per_sample"), "n_params": spec.get("n_params"),
+        "flops_per_sample": case.get("flops_per_sample"),
+        "peak_gflops": case.get("peak_gflops"), "efficiency": case.get("efficiency"),
+        "n_params": spec.get("n_params"),
         "threads": (run.get("settings") or {}).get("threads"),
         "optimizer": (case.get("optimizer") or {}).get("name"),
-        "build_s": phases.get("build_s"), "first_step_s": phases.get("first_step_s"),
-        "warmup_steps": phases.get("warmup_steps"), "started": run.get("started"),
+        "import_s": phases.get("import_s"), "build_s": phases.get("build_s"),
+        "first_step_s": phases.get("first_step_s"), "warmup_steps": phases.get("warmup_steps"),
+        "peak_rss_mib": memory.get("peak_rss_mib"),
+        "peak_device_mib": memory.get("peak_device_mib"),
+        "latency_p50_ms": latency.get("p50_ms"), "latency_p90_ms": latency.get("p90_ms"),
+        "latency_p99_ms": latency.get("p99_ms"), "parity_passed": par.get("passed"),
+        "parity_max_deviation": par.get("max_deviation"), "started": run.get("started"),
     }
 
 

@@ -328,8 +328,9 @@ def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, An
     out["throughput"] = summarize(samples)
     median = out["throughput"]["median"]
     out["step_ms"] = 1000 * batch_size / median
-    out["gflops"] = out["flops_per_sample"] * median / 1e9
-    if out.get("peak_gflops"):
+    if out.get("flops_per_sample"):
+        out["gflops"] = out["flops_per_sample"] * median / 1e9
+    if out.get("peak_gflops") and out.get("gflops"):
         out["efficiency"] = out["gflops"] / out["peak_gflops"]
     out["processes"] = len(records)
     out["process_medians"] = [r["throughput"]["median"] for r in records]
