@@ -245,6 +245,96 @@ def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, ful
     return 1 if any(r["passed"] is False for r in rows) else 0
 
 
+# -- results: export, report, compare -----------------------------------------------------
+
+RESULTS_ARG = click.Path(path_type=Path)
+
+
+@cli.command("export")
+@click.argument("paths", nargs=-1, required=True, type=RESULTS_ARG)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write [default: standard output; parquet needs a file].")
+def export_cmd(paths, fmt, output) -> int:
+    """Results files or folders → one tidy table, a row per case (columns in the README)."""
+    from benchsuite import results
+    from benchsuite.errors import UsageError
+
+    df = results.load(list(paths))
+    if fmt == "parquet":
+        if output is None:
+            raise UsageError("--format parquet needs -o FILE")
+        try:
+            df.to_parquet(output, index=False)
+        except ImportError:
+            raise UsageError("parquet needs pyarrow: pip install pyarrow") from None
+    elif fmt == "csv":
+        text = df.to_csv(index=False)
+        output.write_text(text) if output else click.echo(text, nl=False)
+    else:
+        text = df.to_json(orient="records", indent=1)
+        output.write_text(text) if output else click.echo(text)
+    return 0
+
+
+@cli.command("report")
+@click.argument("paths", nargs=-1, required=True, type=RESULTS_ARG)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("report"), show_default=True)
+@click.option("--baseline", default=None, help="Backend the speed-up table divides by "
+              "[default: numpy when present].")
+def report_cmd(paths, output, baseline) -> int:
+    """Tables and plots → OUTPUT/index.html (self-contained), report.md, results.csv, PNGs."""
+    from benchsuite import console
+    from benchsuite.report import tables, write_report
+
+    written = write_report(list(paths), output, baseline)
+    from benchsuite import results
+
+    console.print_tables(tables(results.load(list(paths)), baseline))
+    for kind, path in written.items():
+        click.echo(f"{kind}: {path}")
+    return 0
+
+
+@cli.command("compare")
+@click.argument("base", type=RESULTS_ARG)
+@click.argument("new", type=RESULTS_ARG)
+@click.option("--threshold", default=None, metavar="PCT",
+              help="Smallest change that counts, e.g. 5% [default: max(5%, 2 x median CV)].")
+@click.option("--markdown", is_flag=True, help="Print a GitHub Markdown table instead.")
+def compare_cmd(base, new, threshold, markdown) -> int:
+    """Is NEW faster or slower than BASE? Exit 0: no significant regression; 1: regression."""
+    from benchsuite import console
+    from benchsuite.compare import compare
+    from benchsuite.report import to_markdown
+
+    result = compare([base], [new], _percent(threshold))
+    if result.environment_differences:
+        click.echo("warning: BASE and NEW ran on different environments "
+                   f"({', '.join(result.environment_differences)})", err=True)
+    if markdown:
+        click.echo(to_markdown(console.comparison_frame(result)))
+    else:
+        console.print_comparison(result)
+    return 1 if len(result.regressions) else 0
+
+
+def _percent(text: str | None) -> float | None:
+    from benchsuite.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    except ValueError:
+        raise UsageError(f"--threshold must look like 5% or 0.05, got {text!r}") from None
+    if not 0 <= value < 10:
+        raise UsageError(f"--threshold out of range: {text}")
+    return value
+
+
 # -- entry point ---------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:

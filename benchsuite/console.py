@@ -169,3 +169,52 @@ def print_verify(rows: list[dict[str, Any]]) -> None:
     checked = sum(r["passed"] is not None for r in rows)
     tail = f", {failed} FAILED" if failed else ""
     out.print(f"{checked - failed}/{checked} checks passed{tail}")
+
+
+def print_tables(parts) -> None:
+    """Report tables as rich tables (strings escaped)."""
+    out = _console()
+    for title, frame in parts:
+        flat = frame.reset_index() if frame.index.name or frame.index.nlevels > 1 else frame
+        t = Table(title=escape(title))
+        for col in flat.columns:
+            t.add_column(escape(str(col)))
+        for row in flat.itertuples(index=False):
+            t.add_row(*(escape("" if v is None else str(v)) for v in row))
+        out.print(t)
+
+
+def comparison_frame(result):
+    """The comparison as a display table: ratios as percentages, verdicts."""
+    import pandas as pd
+
+    rows = []
+    for r in result.rows.to_dict("records"):
+        def pct(v):
+            return "" if v is None or pd.isna(v) else f"{100 * (v - 1):+.1f}%"
+
+        rows.append({"backend": r["backend"], "variant": r["variant"], "model": r["model"],
+                     "mode": r["mode"], "device": r["device"], "batch": r["batch_size"],
+                     "base samples/s": "" if r["base"] is None or pd.isna(r["base"])
+                     else f"{r['base']:,.0f}",
+                     "new samples/s": "" if r["new"] is None or pd.isna(r["new"])
+                     else f"{r['new']:,.0f}",
+                     "change [95% CI]": "" if r["ratio"] is None or pd.isna(r["ratio"]) else
+                     f"{pct(r['ratio'])} [{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
+                     "p": "" if r["p_value"] is None or pd.isna(r["p_value"])
+                     else f"{r['p_value']:.3f}",
+                     "verdict": r["verdict"]})
+    return pd.DataFrame(rows)
+
+
+def print_comparison(result) -> None:
+    out = _console()
+    frame = comparison_frame(result)
+    t = Table(title=f"NEW against BASE (threshold {100 * result.threshold:.1f}%, p < 0.05)")
+    for col in frame.columns:
+        t.add_column(col)
+    for row in frame.itertuples(index=False):
+        t.add_row(*(escape(str(v)) for v in row))
+    out.print(t)
+    counts = frame["verdict"].value_counts().to_dict()
+    out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))

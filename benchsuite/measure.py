@@ -153,11 +153,13 @@ def step_latencies(
 
 
 def latency_summary(seconds: list[float]) -> dict[str, float]:
-    """p50/p90/p99 and mean of per-step latencies, in milliseconds."""
+    """p50/p90/p99 and mean of per-step latencies, in milliseconds, plus the 1st..99th
+    percentiles (the distribution, compactly, for plots)."""
     ms = np.asarray(seconds, dtype=float) * 1000
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     return {"p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99),
-            "mean_ms": float(ms.mean()), "n": len(ms)}
+            "mean_ms": float(ms.mean()), "n": len(ms),
+            "quantiles_ms": [float(q) for q in np.percentile(ms, np.arange(1, 100))]}
 
 
 # -- memory ----------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ COLUMNS = (
     "unstable", "n_samples", "samples", "step_ms", "gflops", "flops_per_sample", "peak_gflops",
     "efficiency", "n_params", "threads", "optimizer", "import_s", "build_s", "first_step_s",
     "warmup_steps", "peak_rss_mib", "peak_device_mib", "latency_p50_ms", "latency_p90_ms",
-    "latency_p99_ms", "parity_passed", "parity_max_deviation", "started",
+    "latency_p99_ms", "latency_quantiles_ms", "parity_passed", "parity_max_deviation",
+    "started",
 )
 
 
@@ -139,7 +140,8 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
         "peak_rss_mib": memory.get("peak_rss_mib"),
         "peak_device_mib": memory.get("peak_device_mib"),
         "latency_p50_ms": latency.get("p50_ms"), "latency_p90_ms": latency.get("p90_ms"),
-        "latency_p99_ms": latency.get("p99_ms"), "parity_passed": par.get("passed"),
+        "latency_p99_ms": latency.get("p99_ms"),
+        "latency_quantiles_ms": latency.get("quantiles_ms"), "parity_passed": par.get("passed"),
         "parity_max_deviation": par.get("max_deviation"), "started": run.get("started"),
     }
 

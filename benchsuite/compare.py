@@ -1,0 +1,115 @@
+"""``benchsuite compare BASE NEW``: per matching case, is NEW faster, slower or the same?
+
+For each case present on both sides (same backend, variant, model and parameters, mode,
+device, batch size) the ratio NEW/BASE of the median throughputs gets a bootstrap 95% CI
+(resampling each side's raw samples) and a Mann-Whitney U test on the raw samples. The verdict
+is ``faster``/``slower`` only when the difference is both significant (p < 0.05) and larger
+than the threshold; otherwise ``same``. Cases on one side only are ``missing``/``new``; a case
+that was ok in BASE and is not in NEW is ``failed``. The default threshold follows the noise the
+two runs measured (like asv's factor): max(5%, 2 × the median CV of their cases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchsuite import results
+from benchsuite.errors import ResultsError
+
+KEY = ["backend", "variant", "model", "model_params", "mode", "device", "batch_size"]
+ALPHA = 0.05
+REGRESSIONS = ("slower", "failed")
+
+
+@dataclass
+class Comparison:
+    rows: pd.DataFrame
+    threshold: float
+    environment_differences: list[str]
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        return self.rows[self.rows["verdict"].isin(REGRESSIONS)]
+
+
+def ratio_ci(base: list[float], new: list[float], resamples: int = 2000,
+             seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    b, n = np.asarray(base, float), np.asarray(new, float)
+    bm = np.median(rng.choice(b, (resamples, len(b))), axis=1)
+    nm = np.median(rng.choice(n, (resamples, len(n))), axis=1)
+    r = nm / bm
+    return float(np.quantile(r, 0.025)), float(np.quantile(r, 0.975))
+
+
+def p_value(base: list[float], new: list[float]) -> float:
+    from scipy.stats import mannwhitneyu
+
+    if len(base) < 2 or len(new) < 2:
+        return 1.0
+    return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
+
+
+def default_threshold(*frames: pd.DataFrame) -> float:
+    cvs = pd.concat([f.loc[f["status"] == "ok", "cv"] for f in frames]).dropna()
+    return max(0.05, 2 * float(cvs.median())) if len(cvs) else 0.05
+
+
+def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    files = results.expand(paths)
+    df = results.load(files)
+    if df.empty:
+        raise ResultsError(f"{name}: no cases in {', '.join(map(str, files))}")
+    return df, [results.read(f).get("environment", {}) for f in files]
+
+
+def environment_differences(base_envs, new_envs) -> list[str]:
+    """Fingerprint fields that differ between the two sides (a comparison across machines or
+    software versions is still made, with a warning)."""
+    fields = ("cpu", "cores_usable", "memory_gib", "python", "packages", "gpus", "thread_env")
+    out = []
+    for key in fields:
+        b = {repr(e.get(key)) for e in base_envs}
+        n = {repr(e.get(key)) for e in new_envs}
+        if b != n:
+            out.append(key)
+    return out
+
+
+def compare(base: list[Path], new: list[Path], threshold: float | None = None) -> Comparison:
+    bdf, benv = _side(base, "BASE")
+    ndf, nenv = _side(new, "NEW")
+    thr = default_threshold(bdf, ndf) if threshold is None else threshold
+    bk = {tuple(r[k] for k in KEY): r for r in bdf.to_dict("records")}
+    nk = {tuple(r[k] for k in KEY): r for r in ndf.to_dict("records")}
+    if not set(bk) & set(nk):
+        raise ResultsError("BASE and NEW share no case (same backend, variant, model, mode, "
+                           "device and batch size): nothing to compare")
+    rows = [_row(key, bk.get(key), nk.get(key), thr) for key in sorted(set(bk) | set(nk),
+                                                                       key=repr)]
+    return Comparison(pd.DataFrame(rows), thr, environment_differences(benv, nenv))
+
+
+def _row(key, b, n, thr: float) -> dict[str, Any]:
+    row = dict(zip(KEY, key))
+    row.update(base=None, new=None, ratio=None, ci_low=None, ci_high=None, p_value=None)
+    if n is None:
+        return {**row, "verdict": "missing"}
+    if b is None or b["status"] != "ok":
+        return {**row, "new": n["throughput"], "verdict": "new"}
+    if n["status"] != "ok":
+        return {**row, "base": b["throughput"], "verdict": "failed",
+                "error": f"{n['status']}: {n['error']}"}
+    lo, hi = ratio_ci(b["samples"], n["samples"])
+    p = p_value(b["samples"], n["samples"])
+    ratio = n["throughput"] / b["throughput"]
+    verdict = "same"
+    if p < ALPHA and abs(ratio - 1) > thr:
+        verdict = "faster" if ratio > 1 else "slower"
+    return {**row, "base": b["throughput"], "new": n["throughput"], "ratio": ratio,
+            "ci_low": lo, "ci_high": hi, "p_value": p, "verdict": verdict}

@@ -1,0 +1,165 @@
+"""Seaborn figures for reports (Agg backend, deterministic file names, one colour per backend
+across every figure). Each function returns None when the results hold nothing to plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: no display, same output everywhere
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from benchsuite.parity import TOLERANCE
+from benchsuite.report import ok_rows
+
+DPI = 110
+
+
+def palette(labels) -> dict[str, tuple]:
+    names = sorted(set(labels))
+    return dict(zip(names, sns.color_palette("colorblind", max(len(names), 1))))
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _bars(ax, data: pd.DataFrame, value: str, colors, low=None, high=None) -> None:
+    """Grouped bars: models on x, one bar per backend, optional CI error bars (several runs of
+    the same case: their medians)."""
+    models = list(dict.fromkeys(data["model"]))
+    backends = sorted(set(data["label"]))
+    width = 0.8 / max(len(backends), 1)
+    cols = [c for c in (value, low, high) if c is not None]
+    for j, b in enumerate(backends):
+        sub = (data[data["label"] == b].groupby("model")[cols].median().reindex(models))
+        x = np.arange(len(models)) + (j - (len(backends) - 1) / 2) * width
+        err = None
+        if low is not None:
+            err = [sub[value] - sub[low], sub[high] - sub[value]]
+        ax.bar(x, sub[value], width, yerr=err, capsize=3, color=colors[b], label=b)
+    ax.set_xticks(np.arange(len(models)), models)
+
+
+def throughput(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    ok = ok_rows(df)
+    ok = ok[~ok.get("label").str.startswith("null")]
+    if ok.empty:
+        return None
+    groups = list(ok.groupby(["mode", "device", "batch_size"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
+    for ax, ((mode, device, batch), g) in zip(axes[0], groups):
+        _bars(ax, g, "throughput", colors, "ci_low", "ci_high")
+        ax.set_yscale("log")
+        ax.set_title(f"{mode}, {device}, batch {batch}")
+        ax.set_ylabel("samples/s (log), 95% CI")
+    axes[0][0].legend(title="backend")
+    fig.suptitle("Throughput by model and backend")
+    return _save(fig, path)
+
+
+def scaling(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    ok = ok_rows(df)
+    ok = ok[(ok["mode"] != "latency") & ~ok["label"].str.startswith("null")]
+    if ok.empty or ok["batch_size"].nunique() < 2:
+        return None
+    grid = sns.relplot(data=ok, x="batch_size", y="throughput", hue="label", col="model",
+                       row="mode", kind="line", marker="o", palette=colors,
+                       facet_kws={"sharey": False}, height=3, aspect=1.2)
+    grid.set(xscale="log", yscale="log")
+    grid.set_axis_labels("batch size (log)", "samples/s (log)")
+    grid.legend.set_title("backend")
+    grid.figure.suptitle("Batch-size scaling", y=1.02)
+    return _save(grid.figure, path)
+
+
+def latency(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    """ECDF of per-step latency at batch 1, from the recorded 1st..99th percentiles."""
+    ok = ok_rows(df)
+    ok = ok[(ok["mode"] == "latency") & ok["latency_quantiles_ms"].notna()]
+    rows = []
+    for r in ok.itertuples():
+        rows += [{"label": r.label, "model": r.model, "ms": q, "p": (i + 1) / 100}
+                 for i, q in enumerate(r.latency_quantiles_ms)]
+    if not rows:
+        return None
+    data = pd.DataFrame(rows)
+    grid = sns.relplot(data=data, x="ms", y="p", hue="label", col="model", kind="line",
+                       palette=colors, facet_kws={"sharex": False}, height=3, aspect=1.2)
+    grid.set(xscale="log")
+    grid.set_axis_labels("latency per step, ms (log)", "fraction of steps")
+    grid.legend.set_title("backend")
+    grid.figure.suptitle("Inference latency at batch 1 (distribution)", y=1.04)
+    return _save(grid.figure, path)
+
+
+def phases(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    ok = ok_rows(df)
+    ok = ok[ok["mode"] == "train"]
+    if ok.empty:
+        return None
+    ok = ok.assign(steady_s=ok["step_ms"] / 1000, case=ok["label"] + " " + ok["model"])
+    parts = ["import_s", "build_s", "first_step_s", "steady_s"]
+    data = ok.set_index("case")[parts].astype(float).fillna(0)
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(data) + 1.5))
+    data.plot.barh(stacked=True, ax=ax, color=sns.color_palette("muted", len(parts)))
+    ax.set_xlabel("seconds")
+    ax.set_title("Phases of a training case: import, build, first step, one steady step")
+    return _save(fig, path)
+
+
+def efficiency(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    ok = ok_rows(df)
+    ok = ok[ok["efficiency"].notna()]
+    if ok.empty:
+        return None
+    ok = ok.assign(percent=100 * ok["efficiency"].astype(float))
+    groups = list(ok.groupby(["mode", "device"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
+    for ax, ((mode, device), g) in zip(axes[0], groups):
+        _bars(ax, g, "percent", colors)
+        ax.set_title(f"{mode}, {device}")
+        ax.set_ylabel("% of the framework's GEMM peak")
+    axes[0][0].legend(title="backend")
+    fig.suptitle("Efficiency: achieved GFLOP/s against the measured peak")
+    return _save(fig, path)
+
+
+def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    ok = ok_rows(df)
+    ok = ok[ok["parity_max_deviation"].notna()]
+    if ok.empty:
+        return None
+    ok = ok.assign(deviation=ok["parity_max_deviation"].astype(float).clip(lower=1e-12))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.stripplot(data=ok, x="model", y="deviation", hue="label", palette=colors, ax=ax,
+                  dodge=True, size=7)
+    ax.set_yscale("log")
+    ax.axhline(TOLERANCE, color="red", linestyle="--", label="tolerance")
+    ax.set_ylabel("largest median deviation (log)")
+    ax.set_title("Parity with the float64 NumPy oracle")
+    ax.legend(title="backend")
+    return _save(fig, path)
+
+
+def write_all(df: pd.DataFrame, out_dir: Path) -> dict[str, tuple[str, Path]]:
+    """Every figure the data supports: name → (title, PNG path)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    colors = palette(ok_rows(df)["label"]) if not df.empty else {}
+    made = {
+        "throughput": ("Throughput", throughput(df, out_dir / "throughput.png", colors)),
+        "scaling": ("Batch-size scaling", scaling(df, out_dir / "scaling.png", colors)),
+        "latency": ("Latency distribution", latency(df, out_dir / "latency.png", colors)),
+        "phases": ("Phases", phases(df, out_dir / "phases.png", colors)),
+        "efficiency": ("Efficiency", efficiency(df, out_dir / "efficiency.png", colors)),
+        "parity": ("Parity", parity_plot(df, out_dir / "parity.png", colors)),
+    }
+    return {k: (title, p) for k, (title, p) in made.items() if p is not None}

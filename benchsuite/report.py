@@ -1,0 +1,205 @@
+"""Tables from results (pandas), rendered for the terminal, GitHub Markdown, HTML and CSV, and
+the ``benchsuite report`` folder: a self-contained index.html, report.md, results.csv, PNGs.
+
+Every string that comes from results or plugins (names, errors, environment) is escaped in
+HTML and Markdown: a results file is data, never markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchsuite import results
+
+KEYS = ["mode", "device", "batch_size", "model"]
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[df["status"] == "ok"].copy()
+    out["label"] = labels(out)
+    return out
+
+
+def labels(df: pd.DataFrame) -> pd.Series:
+    """``backend``, or ``backend[variant]`` when a backend appears with several variants."""
+    several = df.groupby("backend")["variant"].nunique()
+    return df.apply(lambda r: f"{r['backend']}[{r['variant']}]"
+                    if several.get(r["backend"], 1) > 1 else r["backend"], axis=1)
+
+
+def throughput_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Median samples/s with the 95% CI, model × backend, per mode/device/batch."""
+    ok = ok_rows(df)
+    if ok.empty:
+        return pd.DataFrame()
+    ok["value"] = ok.apply(lambda r: f"{r['throughput']:,.0f} [{r['ci_low']:,.0f}, "
+                                      f"{r['ci_high']:,.0f}]", axis=1)
+    return ok.pivot_table(index=KEYS, columns="label", values="value", aggfunc="first")
+
+
+def speedup_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Throughput relative to ``baseline`` (its label), same mode/device/batch/model."""
+    ok = ok_rows(df)
+    wide = ok.pivot_table(index=KEYS, columns="label", values="throughput", aggfunc="median")
+    if baseline not in wide.columns:
+        return pd.DataFrame()
+    return wide.div(wide[baseline], axis=0).round(3)
+
+
+def _pivot(df: pd.DataFrame, value: str, scale: float = 1.0, digits: int = 3) -> pd.DataFrame:
+    ok = ok_rows(df)
+    if ok.empty or ok[value].isna().all():
+        return pd.DataFrame()
+    ok[value] = ok[value].astype(float) * scale
+    return ok.pivot_table(index=KEYS, columns="label", values=value,
+                          aggfunc="median").round(digits)
+
+
+def phases_table(df: pd.DataFrame) -> pd.DataFrame:
+    ok = ok_rows(df)
+    if ok.empty:
+        return pd.DataFrame()
+    ok["steady_step_s"] = ok["step_ms"] / 1000
+    cols = ["import_s", "build_s", "first_step_s", "steady_step_s"]
+    return ok.set_index(["label", *KEYS])[cols].astype(float).round(4).sort_index()
+
+
+def latency_table(df: pd.DataFrame) -> pd.DataFrame:
+    ok = ok_rows(df)
+    ok = ok[ok["mode"] == "latency"]
+    if ok.empty:
+        return pd.DataFrame()
+    cols = ["latency_p50_ms", "latency_p90_ms", "latency_p99_ms"]
+    return ok.set_index(["label", "device", "model"])[cols].astype(float).round(4).sort_index()
+
+
+def problems_table(df: pd.DataFrame) -> pd.DataFrame:
+    bad = df[df["status"] != "ok"]
+    return bad[["backend", "variant", "model", "mode", "device", "batch_size", "status",
+                "error"]].reset_index(drop=True)
+
+
+def tables(df: pd.DataFrame, baseline: str | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """(title, table) pairs, in report order; empty tables are left out."""
+    base = baseline or _default_baseline(df)
+    out = [
+        ("Throughput, samples/s [95% CI of the median]", throughput_table(df)),
+        (f"Speed-up against {base}", speedup_table(df, base) if base else pd.DataFrame()),
+        ("Efficiency, % of the framework's own GEMM peak", _pivot(df, "efficiency", 100, 1)),
+        ("Phases, seconds (import per worker; steady = one step)", phases_table(df)),
+        ("Inference latency at batch 1, ms", latency_table(df)),
+        ("Peak RSS of the worker, MiB", _pivot(df, "peak_rss_mib", digits=0)),
+        ("Parity: largest median deviation from the float64 oracle (tolerance 1e-4)",
+         _pivot(df, "parity_max_deviation", digits=9)),
+        ("Failed and skipped cases", problems_table(df)),
+    ]
+    return [(title, t) for title, t in out if not t.empty]
+
+
+def _default_baseline(df: pd.DataFrame) -> str | None:
+    ok = ok_rows(df)
+    names = list(dict.fromkeys(ok["label"])) if not ok.empty else []
+    return "numpy" if "numpy" in names else (names[0] if names else None)
+
+
+# -- renderers -------------------------------------------------------------------------------
+
+def _flat(t: pd.DataFrame) -> pd.DataFrame:
+    return t.reset_index() if not isinstance(t.index, pd.RangeIndex) else t
+
+
+def _md_cell(value: Any) -> str:
+    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    return html.escape(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(t: pd.DataFrame) -> str:
+    """GitHub-flavoured Markdown (cells escaped: no markup gets through)."""
+    flat = _flat(t)
+    head = "| " + " | ".join(_md_cell(c) for c in flat.columns) + " |"
+    rule = "|" + "|".join("---" for _ in flat.columns) + "|"
+    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in flat.itertuples(False)]
+    return "\n".join([head, rule, *rows])
+
+
+def to_html(t: pd.DataFrame) -> str:
+    return _flat(t).to_html(index=False, escape=True, na_rep="", border=0, classes="table")
+
+
+def environment_summary(paths: list[Path]) -> list[dict[str, Any]]:
+    """The fingerprint of each results file, flattened for display."""
+    out = []
+    for p in paths:
+        run = results.read(p)
+        env = run.get("environment", {})
+        out.append({
+            "file": p.name, "run": run.get("run_id"), "started": run.get("started"),
+            "cpu": env.get("cpu"), "cores": env.get("cores_usable"),
+            "threads": (run.get("settings") or {}).get("threads"),
+            "memory_gib": env.get("memory_gib"), "os": env.get("os"),
+            "python": env.get("python"), "git": env.get("git_revision"),
+            "packages": json.dumps(env.get("packages", {}), sort_keys=True),
+            "backends": json.dumps({k: v.get("version") for k, v in
+                                    (env.get("backends") or {}).items()}, sort_keys=True),
+            "gpus": json.dumps(env.get("gpus")),
+        })
+    return out
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:1em 0}
+h2{margin-top:2em}.warn{color:#a00}"""
+
+
+def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None) -> dict[str, Path]:
+    """Write index.html, report.md, results.csv and the PNGs into ``out_dir``."""
+    from benchsuite import plots
+
+    files = results.expand(paths)
+    df = results.load(files)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"csv": out_dir / "results.csv"}
+    df.to_csv(written["csv"], index=False)
+    figures = plots.write_all(df, out_dir)
+    parts = tables(df, baseline)
+    env = pd.DataFrame(environment_summary(files))
+    written["md"] = out_dir / "report.md"
+    written["md"].write_text(_markdown(parts, env, figures), encoding="utf-8")
+    written["html"] = out_dir / "index.html"
+    written["html"].write_text(_html(parts, env, figures), encoding="utf-8")
+    return written
+
+
+def _markdown(parts, env: pd.DataFrame, figures: dict[str, tuple[str, Path]]) -> str:
+    lines = ["# benchsuite report", ""]
+    for title, t in parts:
+        lines += [f"## {_md_cell(title)}", "", to_markdown(t), ""]
+    for title, path in figures.values():
+        lines += [f"![{_md_cell(title)}]({path.name})", ""]
+    lines += ["## Environment", "", to_markdown(env), ""]
+    return "\n".join(lines)
+
+
+def _html(parts, env: pd.DataFrame, figures: dict[str, tuple[str, Path]]) -> str:
+    body = ["<h1>benchsuite report</h1>"]
+    for title, t in parts:
+        body += [f"<h2>{html.escape(title)}</h2>", to_html(t)]
+    for title, path in figures.values():
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        body += [f"<h2>{html.escape(title)}</h2>",
+                 f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">']
+    body += ["<h2>Environment</h2>", to_html(env)]
+    # No external resources at all: the page opens from disk, offline.
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+            "img-src data:; style-src 'unsafe-inline'\">"
+            f"<title>benchsuite report</title><style>{CSS}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")

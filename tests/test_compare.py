@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from benchsuite import cli
+from benchsuite.compare import compare
+from tests.resultdocs import make_run, write
+
+SAMPLES = [1000.0, 1010.0, 990.0, 1005.0, 995.0, 1002.0, 998.0]
+
+
+def side(tmp_path, name, cases, **env):
+    return write(make_run(cases, **env), tmp_path / f"{name}.json")
+
+
+def cases(scale_torch=1.0, extra=()):
+    return [{"backend": "numpy", "samples": SAMPLES},
+            {"backend": "torch", "samples": [s * scale_torch for s in SAMPLES]}, *extra]
+
+
+def verdicts(result):
+    return dict(zip(result.rows["backend"], result.rows["verdict"]))
+
+
+def test_identical_runs_are_the_same(tmp_path):
+    r = compare([side(tmp_path, "a", cases())], [side(tmp_path, "b", cases())])
+    assert verdicts(r) == {"numpy": "same", "torch": "same"}
+    assert r.threshold == 0.05 and not len(r.regressions)
+
+
+@pytest.mark.parametrize("scale, verdict", [(0.5, "slower"), (2.0, "faster"), (1.02, "same")])
+def test_significant_changes_beyond_the_threshold(tmp_path, scale, verdict):
+    r = compare([side(tmp_path, "a", cases())], [side(tmp_path, "b", cases(scale))])
+    row = r.rows[r.rows["backend"] == "torch"].iloc[0]
+    assert row["verdict"] == verdict
+    assert row["ci_low"] <= row["ratio"] <= row["ci_high"]
+    assert row["ratio"] == pytest.approx(scale, rel=0.01)
+
+
+def test_missing_new_and_failed(tmp_path):
+    base = side(tmp_path, "a", cases(extra=[{"backend": "tensorflow", "samples": SAMPLES}]))
+    new = side(tmp_path, "b", [
+        {"backend": "numpy", "samples": SAMPLES},
+        {"backend": "torch", "status": "crashed", "error": "worker killed by signal SIGSEGV"},
+        {"backend": "jax", "samples": SAMPLES}])
+    r = compare([base], [new])
+    assert verdicts(r) == {"numpy": "same", "torch": "failed", "tensorflow": "missing",
+                           "jax": "new"}
+    assert list(r.regressions["backend"]) == ["torch"]
+
+
+def test_cli_exit_codes_markdown_and_environment_warning(tmp_path, capsys):
+    a = side(tmp_path, "a", cases())
+    b = side(tmp_path, "b", cases(0.5), cpu="Another CPU")
+    assert cli.main(["compare", str(a), str(b), "--markdown"]) == 1
+    out = capsys.readouterr()
+    assert "| torch |" in out.out and "slower" in out.out and "-50.0%" in out.out
+    assert "different environments (cpu)" in out.err
+    assert cli.main(["compare", str(a), str(a), "--threshold", "5%"]) == 0
+    assert cli.main(["compare", str(a), str(b), "--threshold", "60%"]) == 0  # below threshold
+
+
+def test_no_shared_case_and_bad_threshold(tmp_path, capsys):
+    a = side(tmp_path, "a", [{"backend": "numpy", "samples": SAMPLES}])
+    b = side(tmp_path, "b", [{"backend": "torch", "samples": SAMPLES}])
+    assert cli.main(["compare", str(a), str(b)]) == 2
+    assert "share no case" in capsys.readouterr().err
+    assert cli.main(["compare", str(a), str(a), "--threshold", "lots"]) == 2
+    assert "--threshold must look like 5%" in capsys.readouterr().err
