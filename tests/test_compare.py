@@ -67,3 +67,32 @@ def test_no_shared_case_and_bad_threshold(tmp_path, capsys):
     assert "share no case" in capsys.readouterr().err
     assert cli.main(["compare", str(a), str(a), "--threshold", "lots"]) == 2
     assert "--threshold must look like 5%" in capsys.readouterr().err
+
+
+def test_real_runs_same_code_is_same_and_a_20_percent_slowdown_is_slower(tmp_path, monkeypatch,
+                                                                          capsys):
+    """End to end: three real runs of a fake backend with a known step cost, the third with a
+    20% slowdown injected; compare must call the first pair the same and the second slower."""
+    from importlib.metadata import EntryPoint
+
+    from benchsuite import runner
+    from benchsuite.plugins import load_registry
+
+    reg = load_registry([EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")])
+
+    def bench(name, slowdown):
+        monkeypatch.setenv("FAKE_SLOWDOWN", str(slowdown))
+        s = runner.Settings(backends=["fake-sleep"], models=[("tiny", {})], modes=("train",),
+                            batch_sizes=(8,), repeats=7, min_time=0.05, threads=1,
+                            parity=False, gemm_size=64)
+        run = runner.new_run(s)
+        path = runner.output_path(tmp_path / name, run)
+        runner.execute(reg, runner.plan(reg, s), s, path, run)
+        return path
+
+    a, b, slow = bench("a", 1.0), bench("b", 1.0), bench("slow", 1.2)
+    assert cli.main(["compare", str(a), str(b)]) == 0
+    assert "same" in capsys.readouterr().out
+    assert cli.main(["compare", str(a), str(slow)]) == 1
+    out = capsys.readouterr().out
+    assert "slower" in out and "-1" in out  # about -17%: 1/1.2

@@ -33,6 +33,9 @@ class FakeModel(Model):
             os.abort()
         if self.behaviour == "hang":
             time.sleep(3600)
+        if self.behaviour == "sleep":  # a steady, known cost; FAKE_SLOWDOWN injects a slowdown
+            time.sleep(float(os.environ.get("FAKE_STEP_S", "0.002"))
+                       * float(os.environ.get("FAKE_SLOWDOWN", "1")))
         if self.behaviour == "hog" and self.steps > 3:
             self.hoard = np.empty((512, 2**20), np.float64)  # 4 GiB, beyond the tests' limit
         return np.float32("nan") if self.behaviour == "nan" else np.float32(1.0 / self.steps)
@@ -88,6 +91,7 @@ def benchsuite_register_backends(register):
     register(FakeBackend("fake-abort", behaviour="abort"))
     register(FakeBackend("fake-hang", behaviour="hang"))
     register(FakeBackend("fake-hog", behaviour="hog"))
+    register(FakeBackend("fake-sleep", behaviour="sleep"))
     register(FakeBackend("fake-broken-setup", behaviour="broken-setup"))
 
 
