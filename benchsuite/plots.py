@@ -51,7 +51,6 @@ def _bars(ax, data: pd.DataFrame, value: str, colors, low=None, high=None) -> No
 
 def throughput(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ok = ok_rows(df)
-    ok = ok[~ok.get("label").str.startswith("null")]
     if ok.empty:
         return None
     groups = list(ok.groupby(["mode", "device", "batch_size"]))
@@ -68,9 +67,12 @@ def throughput(df: pd.DataFrame, path: Path, colors) -> Path | None:
 
 def scaling(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ok = ok_rows(df)
-    ok = ok[(ok["mode"] != "latency") & ~ok["label"].str.startswith("null")]
-    if ok.empty or ok["batch_size"].nunique() < 2:
+    ok = ok[ok["mode"] != "latency"]
+    sizes = ok.groupby(["label", "model", "mode"])["batch_size"].transform("nunique")
+    ok = ok[sizes >= 2]  # a line needs at least two batch sizes
+    if ok.empty:
         return None
+    ok = ok.groupby(["label", "model", "mode", "batch_size"], as_index=False)["throughput"].median()
     grid = sns.relplot(data=ok, x="batch_size", y="throughput", hue="label", col="model",
                        row="mode", kind="line", marker="o", palette=colors,
                        facet_kws={"sharey": False}, height=3, aspect=1.2)
@@ -91,9 +93,11 @@ def latency(df: pd.DataFrame, path: Path, colors) -> Path | None:
                  for i, q in enumerate(r.latency_quantiles_ms)]
     if not rows:
         return None
-    data = pd.DataFrame(rows)
+    # Several runs of a case: the median of each percentile, so each curve stays monotonic.
+    data = pd.DataFrame(rows).groupby(["label", "model", "p"], as_index=False)["ms"].median()
     grid = sns.relplot(data=data, x="ms", y="p", hue="label", col="model", kind="line",
-                       palette=colors, facet_kws={"sharex": False}, height=3, aspect=1.2)
+                       palette=colors, facet_kws={"sharex": False}, height=3, aspect=1.2,
+                       sort=False, estimator=None)
     grid.set(xscale="log")
     grid.set_axis_labels("latency per step, ms (log)", "fraction of steps")
     grid.legend.set_title("backend")
@@ -106,9 +110,10 @@ def phases(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ok = ok[ok["mode"] == "train"]
     if ok.empty:
         return None
-    ok = ok.assign(steady_s=ok["step_ms"] / 1000, case=ok["label"] + " " + ok["model"])
+    ok = ok.assign(steady_s=ok["step_ms"] / 1000, case=ok["label"] + " " + ok["model"]
+                   + " b" + ok["batch_size"].astype(str))
     parts = ["import_s", "build_s", "first_step_s", "steady_s"]
-    data = ok.set_index("case")[parts].astype(float).fillna(0)
+    data = ok.groupby("case")[parts].median().astype(float).fillna(0).sort_index(ascending=False)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(data) + 1.5))
     data.plot.barh(stacked=True, ax=ax, color=sns.color_palette("muted", len(parts)))
     ax.set_xlabel("seconds")

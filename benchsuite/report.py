@@ -20,9 +20,10 @@ from benchsuite import results
 KEYS = ["mode", "device", "batch_size", "model"]
 
 
-def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
-    out = df[df["status"] == "ok"].copy()
-    out["label"] = labels(out)
+def ok_rows(df: pd.DataFrame, include_null: bool = False) -> pd.DataFrame:
+    """Cases that ran, labelled; the null backend (harness overhead) only when asked for."""
+    out = df[(df["status"] == "ok") & (include_null | ~df["null_backend"].astype(bool))].copy()
+    out["label"] = labels(out) if not out.empty else []
     return out
 
 
@@ -79,6 +80,17 @@ def latency_table(df: pd.DataFrame) -> pd.DataFrame:
     return ok.set_index(["label", "device", "model"])[cols].astype(float).round(4).sort_index()
 
 
+def overhead_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The null backend's step time: what the harness itself costs per step."""
+    ok = ok_rows(df, include_null=True)
+    null = ok[ok["null_backend"].astype(bool)]
+    if null.empty:
+        return pd.DataFrame()
+    null = null.assign(us_per_step=1000 * null["step_ms"])
+    return null.pivot_table(index=["mode", "device", "batch_size"], columns="model",
+                            values="us_per_step", aggfunc="median").round(3)
+
+
 def problems_table(df: pd.DataFrame) -> pd.DataFrame:
     bad = df[df["status"] != "ok"]
     return bad[["backend", "variant", "model", "mode", "device", "batch_size", "status",
@@ -97,6 +109,7 @@ def tables(df: pd.DataFrame, baseline: str | None = None) -> list[tuple[str, pd.
         ("Peak RSS of the worker, MiB", _pivot(df, "peak_rss_mib", digits=0)),
         ("Parity: largest median deviation from the float64 oracle (tolerance 1e-4)",
          _pivot(df, "parity_max_deviation", digits=9)),
+        ("Harness overhead: the null backend's step, µs", overhead_table(df)),
         ("Failed and skipped cases", problems_table(df)),
     ]
     return [(title, t) for title, t in out if not t.empty]
@@ -111,7 +124,9 @@ def _default_baseline(df: pd.DataFrame) -> str | None:
 # -- renderers -------------------------------------------------------------------------------
 
 def _flat(t: pd.DataFrame) -> pd.DataFrame:
-    return t.reset_index() if not isinstance(t.index, pd.RangeIndex) else t
+    flat = t.reset_index() if not isinstance(t.index, pd.RangeIndex) else t.copy()
+    flat.columns.name = None  # a pivot's column-axis name would print as an empty column
+    return flat
 
 
 def _md_cell(value: Any) -> str:

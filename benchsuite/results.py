@@ -35,7 +35,7 @@ COLUMNS = (
     "efficiency", "n_params", "threads", "optimizer", "import_s", "build_s", "first_step_s",
     "warmup_steps", "peak_rss_mib", "peak_device_mib", "latency_p50_ms", "latency_p90_ms",
     "latency_p99_ms", "latency_quantiles_ms", "parity_passed", "parity_max_deviation",
-    "started",
+    "null_backend", "started",
 )
 
 
@@ -142,7 +142,8 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
         "latency_p50_ms": latency.get("p50_ms"), "latency_p90_ms": latency.get("p90_ms"),
         "latency_p99_ms": latency.get("p99_ms"),
         "latency_quantiles_ms": latency.get("quantiles_ms"), "parity_passed": par.get("passed"),
-        "parity_max_deviation": par.get("max_deviation"), "started": run.get("started"),
+        "parity_max_deviation": par.get("max_deviation"),
+        "null_backend": bool(case.get("null_backend", False)), "started": run.get("started"),
     }
 
 
