@@ -49,20 +49,30 @@ def _bars(ax, data: pd.DataFrame, value: str, colors, low=None, high=None) -> No
     ax.set_xticks(np.arange(len(models)), models)
 
 
+def _bar_panels(data: pd.DataFrame, by: list[str], value: str, colors, title: str,
+                ylabel: str, path: Path, ci: bool = False, log: bool = False) -> Path:
+    """One panel of grouped bars per combination of ``by`` (mode, device, ...)."""
+    groups = list(data.groupby(by))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
+    for ax, (key, g) in zip(axes[0], groups):
+        _bars(ax, g, value, colors, *(("ci_low", "ci_high") if ci else ()))
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(", ".join(f"batch {v}" if k == "batch_size" else str(v)
+                               for k, v in zip(by, key)))
+        ax.set_ylabel(ylabel)
+    axes[0][0].legend(title="backend")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
 def throughput(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ok = ok_rows(df)
     if ok.empty:
         return None
-    groups = list(ok.groupby(["mode", "device", "batch_size"]))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
-    for ax, ((mode, device, batch), g) in zip(axes[0], groups):
-        _bars(ax, g, "throughput", colors, "ci_low", "ci_high")
-        ax.set_yscale("log")
-        ax.set_title(f"{mode}, {device}, batch {batch}")
-        ax.set_ylabel("samples/s (log), 95% CI")
-    axes[0][0].legend(title="backend")
-    fig.suptitle("Throughput by model and backend")
-    return _save(fig, path)
+    return _bar_panels(ok, ["mode", "device", "batch_size"], "throughput", colors,
+                       "Throughput by model and backend", "samples/s (log), 95% CI", path,
+                       ci=True, log=True)
 
 
 def scaling(df: pd.DataFrame, path: Path, colors) -> Path | None:
@@ -127,15 +137,9 @@ def efficiency(df: pd.DataFrame, path: Path, colors) -> Path | None:
     if ok.empty:
         return None
     ok = ok.assign(percent=100 * ok["efficiency"].astype(float))
-    groups = list(ok.groupby(["mode", "device"]))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
-    for ax, ((mode, device), g) in zip(axes[0], groups):
-        _bars(ax, g, "percent", colors)
-        ax.set_title(f"{mode}, {device}")
-        ax.set_ylabel("% of the framework's GEMM peak")
-    axes[0][0].legend(title="backend")
-    fig.suptitle("Efficiency: achieved GFLOP/s against the measured peak")
-    return _save(fig, path)
+    return _bar_panels(ok, ["mode", "device"], "percent", colors,
+                       "Efficiency: achieved GFLOP/s against the measured peak",
+                       "% of the framework's GEMM peak", path)
 
 
 def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
