@@ -88,8 +88,9 @@ def compare(base: list[Path], new: list[Path], threshold: float | None = None) -
     bk = {tuple(r[k] for k in KEY): r for r in bdf.to_dict("records")}
     nk = {tuple(r[k] for k in KEY): r for r in ndf.to_dict("records")}
     if not set(bk) & set(nk):
-        raise ResultsError("BASE and NEW share no case (same backend, variant, model, mode, "
-                           "device and batch size): nothing to compare")
+        raise ResultsError(f"{', '.join(map(str, base))} and {', '.join(map(str, new))} share "
+                           "no case (same backend, variant, model, mode, device, batch size): "
+                           "nothing to compare")
     rows = [_row(key, bk.get(key), nk.get(key), thr) for key in sorted(set(bk) | set(nk),
                                                                        key=repr)]
     return Comparison(pd.DataFrame(rows), thr, environment_differences(benv, nenv))

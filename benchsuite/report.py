@@ -185,12 +185,21 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None) 
     df.to_csv(written["csv"], index=False)
     figures = plots.write_all(df, out_dir)
     parts = tables(df, baseline)
+    table_dir = out_dir / "tables"
+    table_dir.mkdir(exist_ok=True)
+    for i, (title, t) in enumerate(parts, 1):
+        _flat(t).to_csv(table_dir / f"{i:02d}-{_slug(title)}.csv", index=False)
     env = pd.DataFrame(environment_summary(files))
     written["md"] = out_dir / "report.md"
     written["md"].write_text(_markdown(parts, env, figures), encoding="utf-8")
     written["html"] = out_dir / "index.html"
     written["html"].write_text(_html(parts, env, figures), encoding="utf-8")
     return written
+
+
+def _slug(title: str) -> str:
+    words = "".join(c if c.isalnum() else " " for c in title.lower()).split()
+    return "-".join(words[:4])
 
 
 def _markdown(parts, env: pd.DataFrame, figures: dict[str, tuple[str, Path]]) -> str:

@@ -64,7 +64,8 @@ def test_no_shared_case_and_bad_threshold(tmp_path, capsys):
     a = side(tmp_path, "a", [{"backend": "numpy", "samples": SAMPLES}])
     b = side(tmp_path, "b", [{"backend": "torch", "samples": SAMPLES}])
     assert cli.main(["compare", str(a), str(b)]) == 2
-    assert "share no case" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "share no case" in err and str(a) in err and str(b) in err
     assert cli.main(["compare", str(a), str(a), "--threshold", "lots"]) == 2
     assert "--threshold must look like 5%" in capsys.readouterr().err
 

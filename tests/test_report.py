@@ -49,6 +49,10 @@ def test_report_folder_is_complete_self_contained_and_escaped(two_backends, tmp_
     md = written["md"].read_text()
     assert "<script>" not in md and "&lt;script&gt;" in md and "![Throughput](throughput.png)" in md
     assert len(pd.read_csv(written["csv"])) == 9
+    csvs = sorted(p.name for p in (out / "tables").iterdir())
+    assert csvs[0] == "01-throughput-samples-s-95.csv"
+    assert pd.read_csv(out / "tables" / csvs[0]).columns.tolist()[:4] == [
+        "mode", "device", "batch_size", "model"]
 
 
 def test_same_input_same_files(two_backends, tmp_path):
