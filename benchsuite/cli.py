@@ -313,9 +313,8 @@ def compare_cmd(base, new, threshold, markdown) -> int:
     from benchsuite.report import to_markdown
 
     result = compare([base], [new], _percent(threshold))
-    if result.environment_differences:
-        click.echo("warning: BASE and NEW ran on different environments "
-                   f"({', '.join(result.environment_differences)})", err=True)
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
     if markdown:
         click.echo(to_markdown(console.comparison_frame(result)))
     else:

@@ -26,11 +26,26 @@ ALPHA = 0.05
 REGRESSIONS = ("slower", "failed")
 
 
+MIN_SIGNIFICANT_SAMPLES = 4  # Mann-Whitney, two-sided: 3 vs 3 cannot go below p = 0.1
+
+
 @dataclass
 class Comparison:
     rows: pd.DataFrame
     threshold: float
     environment_differences: list[str]
+    fewest_samples: int = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        if self.environment_differences:
+            out.append("BASE and NEW ran on different environments "
+                       f"({', '.join(self.environment_differences)})")
+        if 0 < self.fewest_samples < MIN_SIGNIFICANT_SAMPLES:
+            out.append(f"some cases have only {self.fewest_samples} samples a side: no change "
+                       "in them can be significant (run with --repeats 5 or more)")
+        return out
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -95,7 +110,10 @@ def compare(base: list[Path], new: list[Path], threshold: float | None = None) -
                            "nothing to compare")
     rows = [_row(key, bk.get(key), nk.get(key), thr) for key in sorted(set(bk) | set(nk),
                                                                        key=repr)]
-    return Comparison(pd.DataFrame(rows), thr, environment_differences(benv, nenv))
+    both = [min(bk[k]["n_samples"], nk[k]["n_samples"]) for k in set(bk) & set(nk)
+            if bk[k]["status"] == "ok" and nk[k]["status"] == "ok"]
+    return Comparison(pd.DataFrame(rows), thr, environment_differences(benv, nenv),
+                      min(both, default=0))
 
 
 def _row(key, b, n, thr: float) -> dict[str, Any]:

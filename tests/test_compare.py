@@ -60,6 +60,13 @@ def test_cli_exit_codes_markdown_and_environment_warning(tmp_path, capsys):
     assert cli.main(["compare", str(a), str(b), "--threshold", "60%"]) == 0  # below threshold
 
 
+def test_too_few_samples_are_flagged(tmp_path, capsys):
+    a = side(tmp_path, "a", [{"backend": "numpy", "samples": SAMPLES[:3]}])
+    b = side(tmp_path, "b", [{"backend": "numpy", "samples": [s / 2 for s in SAMPLES[:3]]}])
+    assert cli.main(["compare", str(a), str(b)]) == 0  # halved, but 3 vs 3 proves nothing
+    assert "only 3 samples a side" in capsys.readouterr().err
+
+
 def test_no_shared_case_and_bad_threshold(tmp_path, capsys):
     a = side(tmp_path, "a", [{"backend": "numpy", "samples": SAMPLES}])
     b = side(tmp_path, "b", [{"backend": "torch", "samples": SAMPLES}])
