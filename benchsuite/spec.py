@@ -14,6 +14,9 @@ order, ``kernel`` then ``bias`` for each layer with parameters:
 
 FLOPs count one multiply-add as 2 FLOPs in Dense and Conv2D (plus one per bias add); activations,
 pooling and the loss are left out: they are well under 1% of any canonical model.
+
+The loss and the optimizers' update formulas, the other half of "the same model", are written
+out (and implemented) in :mod:`benchsuite.optim`.
 """
 
 from __future__ import annotations
