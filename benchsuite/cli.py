@@ -289,12 +289,10 @@ def export_cmd(paths, fmt, output) -> int:
 def report_cmd(paths, output, baseline) -> int:
     """Tables and plots → OUTPUT/index.html (self-contained), report.md, results.csv, PNGs."""
     from benchsuite import console
-    from benchsuite.report import tables, write_report
+    from benchsuite.report import write_report
 
-    written = write_report(list(paths), output, baseline)
-    from benchsuite import results
-
-    console.print_tables(tables(results.load(list(paths)), baseline))
+    written, parts = write_report(list(paths), output, baseline)
+    console.print_tables(parts)
     for kind, path in written.items():
         click.echo(f"{kind}: {path}")
     return 0

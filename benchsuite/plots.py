@@ -86,10 +86,17 @@ def scaling(df: pd.DataFrame, path: Path, colors) -> Path | None:
     grid = sns.relplot(data=ok, x="batch_size", y="throughput", hue="label", col="model",
                        row="mode", kind="line", marker="o", palette=colors,
                        facet_kws={"sharey": False}, height=3, aspect=1.2)
-    grid.set(xscale="log", yscale="log")
-    grid.set_axis_labels("batch size (log)", "samples/s (log)")
+    return _finish_grid(grid, ("batch size (log)", "samples/s (log)"), "Batch-size scaling",
+                        path, xscale="log", yscale="log")
+
+
+def _finish_grid(grid, axis_labels: tuple[str, str], title: str, path: Path, y: float = 1.02,
+                 **scales: str) -> Path:
+    """Scales, axis labels, a 'backend' legend and a title for a seaborn FacetGrid; saved."""
+    grid.set(**scales)
+    grid.set_axis_labels(*axis_labels)
     grid.legend.set_title("backend")
-    grid.figure.suptitle("Batch-size scaling", y=1.02)
+    grid.figure.suptitle(title, y=y)
     return _save(grid.figure, path)
 
 
@@ -108,11 +115,9 @@ def latency(df: pd.DataFrame, path: Path, colors) -> Path | None:
     grid = sns.relplot(data=data, x="ms", y="p", hue="label", col="model", kind="line",
                        palette=colors, facet_kws={"sharex": False}, height=3, aspect=1.2,
                        sort=False, estimator=None)
-    grid.set(xscale="log")
-    grid.set_axis_labels("latency per step, ms (log)", "fraction of steps")
-    grid.legend.set_title("backend")
-    grid.figure.suptitle("Inference latency at batch 1 (distribution)", y=1.04)
-    return _save(grid.figure, path)
+    return _finish_grid(grid, ("latency per step, ms (log)", "fraction of steps"),
+                        "Inference latency at batch 1 (distribution)", path, y=1.04,
+                        xscale="log")
 
 
 def phases(df: pd.DataFrame, path: Path, colors) -> Path | None:

@@ -174,8 +174,10 @@ th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:1em 0}
 h2{margin-top:2em}.warn{color:#a00}"""
 
 
-def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None) -> dict[str, Path]:
-    """Write index.html, report.md, results.csv and the PNGs into ``out_dir``."""
+def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
+                 ) -> tuple[dict[str, Path], list[tuple[str, pd.DataFrame]]]:
+    """Write index.html, report.md, results.csv, tables/*.csv and the PNGs into ``out_dir``;
+    returns the files written and the tables (for the terminal)."""
     from benchsuite import plots
 
     files = results.expand(paths)
@@ -194,7 +196,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None) 
     written["md"].write_text(_markdown(parts, env, figures), encoding="utf-8")
     written["html"] = out_dir / "index.html"
     written["html"].write_text(_html(parts, env, figures), encoding="utf-8")
-    return written
+    return written, parts
 
 
 def _slug(title: str) -> str:

@@ -27,7 +27,8 @@ def test_report_opens_offline_with_every_image_loaded(tmp_path):
                     for bs in (16, 64)]
                    + [{"backend": HOSTILE, "model": "mlp", "status": "failed",
                        "error": HOSTILE}])
-    index = report.write_report([write(run, tmp_path / "run.json")], tmp_path / "rep")["html"]
+    written, _ = report.write_report([write(run, tmp_path / "run.json")], tmp_path / "rep")
+    index = written["html"]
     outside: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

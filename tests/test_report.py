@@ -38,7 +38,7 @@ def test_tables(two_backends):
 
 def test_report_folder_is_complete_self_contained_and_escaped(two_backends, tmp_path):
     out = tmp_path / "rep"
-    written = report.write_report([two_backends], out)
+    written, _ = report.write_report([two_backends], out)
     names = sorted(p.name for p in out.iterdir())
     assert {"index.html", "report.md", "results.csv", "throughput.png",
             "scaling.png"} <= set(names)
