@@ -78,11 +78,10 @@ def default_threshold(*frames: pd.DataFrame) -> float:
 
 
 def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    files = results.expand(paths)
-    df = results.load(files)
+    df, runs = results.load_runs(paths)
     if df.empty:
-        raise ResultsError(f"{name}: no cases in {', '.join(map(str, files))}")
-    return df, [results.read(f).get("environment", {}) for f in files]
+        raise ResultsError(f"{name}: no cases in {', '.join(str(f) for f, _ in runs)}")
+    return df, [run.get("environment", {}) for _, run in runs]
 
 
 def environment_differences(base_envs, new_envs) -> list[str]:

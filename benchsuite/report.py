@@ -147,11 +147,10 @@ def to_html(t: pd.DataFrame) -> str:
     return _flat(t).to_html(index=False, escape=True, na_rep="", border=0, classes="table")
 
 
-def environment_summary(paths: list[Path]) -> list[dict[str, Any]]:
+def environment_summary(runs: list[tuple[Path, dict[str, Any]]]) -> list[dict[str, Any]]:
     """The fingerprint of each results file, flattened for display."""
     out = []
-    for p in paths:
-        run = results.read(p)
+    for p, run in runs:
         env = run.get("environment", {})
         out.append({
             "file": p.name, "run": run.get("run_id"), "started": run.get("started"),
@@ -180,8 +179,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     returns the files written and the tables (for the terminal)."""
     from benchsuite import plots
 
-    files = results.expand(paths)
-    df = results.load(files)
+    df, runs = results.load_runs(paths)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"csv": out_dir / "results.csv"}
     df.to_csv(written["csv"], index=False)
@@ -191,7 +189,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     table_dir.mkdir(exist_ok=True)
     for i, (title, t) in enumerate(parts, 1):
         _flat(t).to_csv(table_dir / f"{i:02d}-{_slug(title)}.csv", index=False)
-    env = pd.DataFrame(environment_summary(files))
+    env = pd.DataFrame(environment_summary(runs))
     written["md"] = out_dir / "report.md"
     written["md"].write_text(_markdown(parts, env, figures), encoding="utf-8")
     written["html"] = out_dir / "index.html"

@@ -149,12 +149,16 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
 
 def load(paths: str | Path | Iterable[str | Path]):
     """Results files and/or folders → one tidy :class:`pandas.DataFrame`, a row per case."""
+    return load_runs(paths)[0]
+
+
+def load_runs(paths: str | Path | Iterable[str | Path]):
+    """Like :func:`load`, and also each file's whole document (environment, settings), so
+    that callers needing both read every file once."""
     import pandas as pd
 
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    rows = []
-    for f in expand(paths):
-        run = read(f)
-        rows += [case_row(c, run, str(f)) for c in run["cases"]]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    runs = [(f, read(f)) for f in expand(paths)]
+    rows = [case_row(c, run, str(f)) for f, run in runs for c in run["cases"]]
+    return pd.DataFrame(rows, columns=list(COLUMNS)), runs
