@@ -155,7 +155,7 @@ def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ok = ok.assign(deviation=ok["parity_max_deviation"].astype(float).clip(lower=1e-12))
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.stripplot(data=ok, x="model", y="deviation", hue="label", palette=colors, ax=ax,
-                  dodge=True, size=7)
+                  dodge=True, size=7, jitter=False)  # no random jitter: same input, same PNG
     ax.set_yscale("log")
     ax.axhline(TOLERANCE, color="red", linestyle="--", label="tolerance")
     ax.set_ylabel("largest median deviation (log)")

@@ -18,7 +18,8 @@ def two_backends(tmp_path):
         for model in ("logreg", "mlp"):
             for bs in (16, 64):
                 cases.append({"backend": backend, "model": model, "batch_size": bs,
-                              "samples": [scale * bs * 100 + i for i in range(5)]})
+                              "samples": [scale * bs * 100 + i for i in range(5)],
+                              "parity_dev": 1e-7 * scale * bs})
     cases.append({"backend": HOSTILE, "model": "mlp", "status": "failed", "error": HOSTILE})
     return write(make_run(cases), tmp_path / "run.json")
 
@@ -59,7 +60,7 @@ def test_same_input_same_files(two_backends, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     report.write_report([two_backends], a)
     report.write_report([two_backends], b)
-    for name in ("throughput.png", "report.md", "index.html"):
+    for name in ("throughput.png", "parity.png", "report.md", "index.html"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
