@@ -398,6 +398,18 @@ class _Workers:
             del self.workers[case.backend]
         return record
 
+    def call(self, name: str, fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+        """``fn(backend, *args)`` in backend ``name``'s worker (see ``SubprocessWorker.call``);
+        a worker that died is replaced by the next call."""
+        worker = self.workers.get(name) or self._start(name)
+        if worker is None:
+            return "failed", self.broken[name]
+        outcome = worker.call(fn, *args)
+        if not worker.alive:
+            worker.stop()
+            del self.workers[name]
+        return outcome
+
     def _start(self, name: str):
         if name in self.broken:
             return None

@@ -15,6 +15,7 @@ import multiprocessing as mp
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,13 @@ class InProcessWorker:
     def run(self, case: Case) -> dict[str, Any]:
         return run_case(case, self.backend, self.settings, self.ctx)
 
+    def call(self, fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+        """``fn(backend, *args)`` here: ``("result", value)`` or ``("failed", message)``."""
+        try:
+            return "result", fn(self.backend, *args)
+        except Exception as exc:
+            return "failed", f"{type(exc).__name__}: {exc}"
+
     def stop(self) -> None:
         pass
 
@@ -88,7 +96,10 @@ def _child(conn, backend: str, entry_points, settings: Settings, log_path: str) 
             return
         if msg[0] == "stop":
             return
-        conn.send(("result", worker.run(msg[1])))
+        if msg[0] == "call":
+            conn.send(worker.call(msg[1], *msg[2]))
+        else:
+            conn.send(("result", worker.run(msg[1])))
 
 
 def describe_exit(code: int | None) -> str:
@@ -131,6 +142,13 @@ class SubprocessWorker:
         record = base_record(case, self.version, self.settings)
         record["status"], record["error"] = kind, payload
         return record
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+        """``fn(backend, *args)`` in the worker (``fn`` importable, arguments picklable):
+        ``("result", value)``, or ``(status, message)`` with status failed, crashed, timeout
+        or oom."""
+        self.conn.send(("call", fn, args))
+        return self._receive(self.settings.timeout)
 
     def _receive(self, timeout: float) -> tuple[str, Any]:
         deadline = time.monotonic() + timeout
