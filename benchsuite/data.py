@@ -93,3 +93,38 @@ def batches(
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
         yield x[idx], y[idx]
+
+
+#: Data sets the learning experiments can train on; all but digits are read from files.
+NAMED = ("digits", "mnist", "fashion-mnist", "cifar10")
+
+
+def load(name: str, data_dir: str | None = None, check: bool = True,
+         limit: int | None = None) -> Dataset:
+    """A data set by name: bundled digits, or MNIST/Fashion-MNIST/CIFAR-10 from files
+    (checksummed, see :mod:`benchsuite.datafiles`). ``limit`` keeps the first N training
+    images, for quick runs on the big sets."""
+    if name == "digits":
+        ds = digits()
+    else:
+        from benchsuite import datafiles
+
+        x_train, y_train, x_test, y_test = datafiles.load(name, data_dir, check)
+        ds = Dataset(name, x_train, y_train, x_test, y_test, classes=10)
+    if limit is not None:
+        if limit < 1:
+            raise DataError(f"--limit must be a positive number of images, got {limit}")
+        ds = Dataset(ds.name, ds.x_train[:limit], ds.y_train[:limit], ds.x_test, ds.y_test,
+                     ds.classes)
+    return ds
+
+
+def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """NHWC images moved ``dy`` pixels down and ``dx`` right (negative: up/left), with the
+    uncovered border filled with zeros (the background of digit images)."""
+    out = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    src_y, dst_y = slice(max(0, -dy), h - max(0, dy)), slice(max(0, dy), h - max(0, -dy))
+    src_x, dst_x = slice(max(0, -dx), w - max(0, dx)), slice(max(0, dx), w - max(0, -dx))
+    out[:, dst_y, dst_x] = x[:, src_y, src_x]
+    return out
