@@ -1,4 +1,4 @@
-"""The ``benchsuite`` command line: ``list`` and ``run``.
+"""The ``benchsuite`` command line: list, run, verify, train, data, export, report, compare.
 
 Any :class:`~benchsuite.errors.BenchsuiteError` or bad option is printed as one line and exits
 with code 2 (``--debug`` shows the traceback instead). ``run`` exits 1 when a case failed.
@@ -10,14 +10,16 @@ import json
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from benchsuite import __version__
+from benchsuite.data import NAMED
 from benchsuite.environment import usable_cores
-from benchsuite.errors import BenchsuiteError
+from benchsuite.errors import BenchsuiteError, UsageError
 from benchsuite.optim import OPTIMIZERS, make_optimizer
 from benchsuite.plugins import Registry, load_registry
 from benchsuite.runner import DATASETS, DEFAULT_MODES, Settings, parse_model
@@ -245,6 +247,164 @@ def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, ful
     else:
         console.print_verify(rows)
     return 1 if any(r["passed"] is False for r in rows) else 0
+
+
+# -- train: learning quality --------------------------------------------------------------
+
+@cli.command("train")
+@click.option("--task", "tasks", multiple=True, metavar="accuracy|gradients|all",
+              help="accuracy: time to target accuracy and shift robustness per model; "
+                   "gradients: gradient norm by layer for MLPs of several depths and "
+                   "activations (repeatable; default: accuracy).")
+@click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
+              help="Backend (repeatable; default: every installed backend that computes).")
+@click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
+              help="Model for the accuracy task, parameters override the recipe's "
+                   "(repeatable; default: all).")
+@click.option("--dataset", default="digits", show_default=True, metavar="|".join(NAMED),
+              help="digits is bundled; the others are read from --data-dir.")
+@click.option("--data-dir", default=None, metavar="DIR",
+              help="Folder holding mnist/, fashion-mnist/, cifar10/ "
+                   "[default: $BENCHSUITE_DATA, else ~/.cache/benchsuite/data].")
+@click.option("--limit", type=int, default=None, metavar="N",
+              help="Train on the first N training images only (quick runs on big sets).")
+@click.option("--epochs", type=int, default=None, help="Epochs [default: each recipe's].")
+@click.option("--batch-size", default=32, show_default=True, type=int)
+@click.option("--optimizer", default=None, metavar="|".join(OPTIMIZERS),
+              help="[default: each recipe's]")
+@click.option("--lr", type=float, default=None, help="Learning rate [default: the recipe's].")
+@click.option("--seeds", default=3, show_default=True, type=int,
+              help="Runs per backend x model, each from its own initial weights and shuffle.")
+@click.option("--seed", default=0, show_default=True, type=int, help="First seed.")
+@click.option("--target", "targets", multiple=True, metavar="MODEL=ACC",
+              help="Target test accuracy, e.g. mlp=0.975 (repeatable; digits has defaults).")
+@click.option("--depths", default="2,4,8,16", show_default=True,
+              help="Hidden layers of the gradients task's MLPs.")
+@click.option("--activations", default="sigmoid,tanh,relu", show_default=True)
+@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda")
+@click.option("--variant", "variants", multiple=True, metavar="NAME")
+@click.option("--threads", type=int, default=None, help="CPU threads [default: all cores].")
+@click.option("--timeout", default=3600.0, show_default=True, type=float,
+              help="Seconds one training run may take before its worker is killed.")
+@click.option("--in-process", is_flag=True, help="Debugging: no worker processes.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Complete an interrupted training run: its settings, its file.")
+@click.option("-o", "--output", default="results", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
+@click.pass_context
+def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, batch_size,
+              optimizer, lr, seeds, seed, targets, depths, activations, device, variants,
+              threads, timeout, in_process, resume, output) -> int:
+    """Train every model on every backend on real data: what each one learns, how fast."""
+    from benchsuite import console, data, learning, results, runner
+
+    reg = _registry()
+    if resume is not None:
+        _no_other_options(ctx, allowed={"resume"})
+        doc = results.read(resume)
+        if doc.get("kind") != "learning":
+            raise UsageError(f"{resume}: not a benchsuite train results file")
+        if doc.get("status") == "complete":
+            raise UsageError(f"{resume}: this run is complete; nothing to resume")
+        settings, path = learning.LearnSettings.from_dict(doc["settings"]), resume
+    else:
+        if seeds < 1:
+            raise UsageError("--seeds must be >= 1")
+        task_list = tuple(dict.fromkeys(
+            t for name in (tasks or ("accuracy",))
+            for t in (learning.TASKS if name == "all" else (name,))))
+        settings = learning.LearnSettings(
+            tasks=task_list, backends=list(backends),
+            models=[parse_model(m) for m in models], dataset=dataset,
+            data_dir=str(data_dir) if data_dir else None, limit=limit, epochs=epochs,
+            batch_size=batch_size, optimizer=optimizer, lr=lr,
+            seeds=tuple(range(seed, seed + seeds)), targets=_targets(targets),
+            depths=_ints(depths, "--depths"), activations=_words(activations),
+            device=device, variants=tuple(variants), threads=threads or usable_cores(),
+            timeout=timeout, isolate=not in_process)
+    learning.validate(settings)
+    ds = data.load(settings.dataset, settings.data_dir, check=True, limit=settings.limit)
+    jobs = learning.plan(reg, settings, ds.input_shape, ds.classes)
+    if resume is not None:
+        jobs = learning.remaining(jobs, doc)
+        doc.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    else:
+        doc = learning.new_doc(settings, ds)
+        path = runner.output_path(output, doc)
+    progress = console.Progress(len(jobs))
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with progress:
+            learning.execute(reg, jobs, settings, path, doc, on_start=progress.start,
+                             on_done=progress.done)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {len(doc['learning'])} finished training run(s) kept in "
+                   f"{path}; complete it with: benchsuite train --resume {path}", err=True)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    missed = console.print_learning(doc)
+    click.echo(f"results: {path}")
+    failed = [r for r in doc["learning"] if r["status"] not in ("ok", "skipped")]
+    return EXIT_FAILED_CASES if failed or missed else 0
+
+
+def _targets(items: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        model, eq, value = item.partition("=")
+        try:
+            out[model.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"--target must look like mlp=0.975, got {item!r}") from None
+        if not eq or not model.strip():
+            raise UsageError(f"--target must look like mlp=0.975, got {item!r}")
+    return out
+
+
+def _ints(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in _words(text))
+    except ValueError:
+        raise UsageError(f"{option} must be comma-separated integers, got {text!r}") from None
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in text.split(",") if w.strip())
+
+
+# -- data: real datasets from files --------------------------------------------------------
+
+@cli.group("data")
+def data_group() -> None:
+    """MNIST, Fashion-MNIST and CIFAR-10: where they are looked for, and download."""
+
+
+@data_group.command("list")
+@click.option("--data-dir", default=None, metavar="DIR")
+def data_list_cmd(data_dir) -> int:
+    """Each data set: its folder, and whether its files are there and pass their checks."""
+    from benchsuite import datafiles
+
+    click.echo("digits: bundled (scikit-learn), always available")
+    for name in datafiles.SOURCES:
+        info = datafiles.describe(name, data_dir)
+        click.echo(f"{name}: {info['folder']}: {info['status']}")
+    return 0
+
+
+@data_group.command("download")
+@click.argument("name")
+@click.option("--data-dir", default=None, metavar="DIR")
+@click.option("--mirror", default=None, metavar="URL",
+              help="Base URL to fetch the published files from instead of the usual mirrors.")
+def data_download_cmd(name, data_dir, mirror) -> int:
+    """Fetch data set NAME's published files, check their SHA-256, write SHA256SUMS."""
+    from benchsuite import datafiles
+
+    folder = datafiles.download(name, data_dir, mirror, log=click.echo)
+    click.echo(f"{name}: ready in {folder}")
+    return 0
 
 
 # -- results: export, report, compare -----------------------------------------------------

@@ -68,6 +68,9 @@ class Progress:
         tp = record.get("throughput")
         if record["status"] == "ok" and tp:
             detail = f"{tp['median']:,.0f} samples/s (cv {100 * tp['cv']:.1f}%)"
+        elif record["status"] == "ok" and record.get("final_test_accuracy") is not None:
+            detail = (f"test accuracy {100 * record['final_test_accuracy']:.2f}% after "
+                      f"{record['train_s']:.2f} s of training")
         else:
             detail = record.get("error") or ""
         line = f"[{i + 1}/{self.total}] {case.label}: {record['status']} {detail}".rstrip()
@@ -218,3 +221,23 @@ def print_comparison(result) -> None:
     out.print(t)
     counts = frame["verdict"].value_counts().to_dict()
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+def print_learning(doc: dict[str, Any]) -> list[str]:
+    """The summary tables of a ``benchsuite train`` run; returns one line per backend × model
+    whose median test accuracy missed its target (also printed)."""
+    from pathlib import Path
+
+    from benchsuite import learnreport
+
+    df = learnreport.frame([(Path("."), doc)])
+    print_tables(learnreport.tables(df))
+    acc = learnreport.accuracy_table(df)
+    missed = [] if acc.empty else [
+        f"{backend} {model}: median test accuracy {row['test accuracy % (median)']}% "
+        f"< target {row['target %']}%"
+        for (_, model, backend), row in acc.iterrows() if row["met (median)"] is False]
+    out = _console()
+    for line in missed:
+        out.print(f"[red]target missed:[/red] {escape(line)}")
+    return missed

@@ -177,7 +177,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
                  ) -> tuple[dict[str, Path], list[tuple[str, pd.DataFrame]]]:
     """Write index.html, report.md, results.csv, tables/*.csv and the PNGs into ``out_dir``;
     returns the files written and the tables (for the terminal)."""
-    from benchsuite import plots
+    from benchsuite import learnreport, plots
 
     df, runs = results.load_runs(paths)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +185,13 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     df.to_csv(written["csv"], index=False)
     figures = plots.write_all(df, out_dir)
     parts = tables(df, baseline)
+    learned = learnreport.frame(runs)
+    if not learned.empty:
+        written["learning_csv"] = out_dir / "learning.csv"
+        learned.to_csv(written["learning_csv"], index=False)
+        colors = plots.palette(ok_rows(df)["label"]) if not df.empty else {}
+        figures.update(learnreport.write_figures(runs, out_dir, colors))
+        parts += learnreport.tables(learned)
     table_dir = out_dir / "tables"
     table_dir.mkdir(exist_ok=True)
     for i, (title, t) in enumerate(parts, 1):

@@ -1,14 +1,16 @@
 """Results files: plain JSON with a schema version, written atomically; loaded as a DataFrame.
 
-A results file holds one run::
+A results file holds one run of ``benchsuite run``::
 
     {"schema_version": 1, "run_id": ..., "started": ..., "finished": ..., "status": ...,
      "benchsuite_version": ..., "settings": {...}, "environment": {...}, "cases": [...]}
 
 and each case at least ``backend, model, mode, device, batch_size, status, error`` and
 ``throughput = {median, ci_low, ci_high, samples}`` in samples per second (null unless the
-case ran). The file on disk is always complete JSON: every write goes to a temporary file in
-the same folder, is flushed to disk, then renamed over the old one.
+case ran). A ``benchsuite train`` file has ``"kind": "learning"``, an empty ``cases`` list and
+a ``learning`` list of training runs (see :mod:`benchsuite.learning`). The file on disk is
+always complete JSON: every write goes to a temporary file in the same folder, is flushed to
+disk, then renamed over the old one.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ def validate(doc: Any, source: str = "results") -> None:
     cases = doc.get("cases")
     if not isinstance(cases, list):
         raise ResultsError(f"{source}: 'cases' must be a list")
+    if doc.get("kind") == "learning":
+        _validate_learning(doc.get("learning"), source)
     for i, case in enumerate(cases):
         missing = [k for k in CASE_KEYS if not isinstance(case, dict) or k not in case]
         if missing:
@@ -94,6 +98,21 @@ def validate(doc: Any, source: str = "results") -> None:
         tp = case["throughput"]
         if tp is not None and not (isinstance(tp, dict) and all(k in tp for k in THROUGHPUT_KEYS)):
             raise ResultsError(f"{source}: case {i} throughput needs {', '.join(THROUGHPUT_KEYS)}")
+
+
+LEARNING_KEYS = ("task", "backend", "model", "seed", "status", "error")
+
+
+def _validate_learning(records: Any, source: str) -> None:
+    """A ``benchsuite train`` document: its ``learning`` list of training runs."""
+    if not isinstance(records, list):
+        raise ResultsError(f"{source}: 'learning' must be a list")
+    for i, r in enumerate(records):
+        missing = [k for k in LEARNING_KEYS if not isinstance(r, dict) or k not in r]
+        if missing:
+            raise ResultsError(f"{source}: training run {i} lacks {', '.join(missing)}")
+        if r["status"] not in STATUSES:
+            raise ResultsError(f"{source}: training run {i} has unknown status {r['status']!r}")
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
