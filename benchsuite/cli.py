@@ -289,6 +289,23 @@ def check_plugin_cmd(name, devices, variant, timeout, in_process, as_json) -> in
     return 1 if any(r["status"] == "fail" for r in rows) else 0
 
 
+@cli.command("new-backend")
+@click.argument("name")
+@click.option("-o", "--output", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder in which to create benchsuite-NAME/.")
+def new_backend_cmd(name, output) -> int:
+    """Write the skeleton of a backend plugin package: pyproject with the entry point, a
+    working minimal backend, and a test using benchsuite.testing (see docs/plugins.md)."""
+    from benchsuite import scaffold
+
+    root = scaffold.write(name, output)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        click.echo(str(path))
+    click.echo(f"next: pip install -e {root} && benchsuite check-plugin {name}")
+    return 0
+
+
 # -- results: export, report, compare -----------------------------------------------------
 
 RESULTS_ARG = click.Path(path_type=Path)

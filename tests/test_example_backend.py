@@ -9,36 +9,14 @@ that the subprocesses see through PYTHONPATH, next to this environment's benchsu
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.installing import PIP_INSTALL_BUDGET_S, benchsuite, pip_install, run_pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "benchsuite-example-backend"
-PIP_INSTALL_BUDGET_S = 30.0
-
-
-def pip_install(source: Path, target: Path) -> float:
-    """Install ``source`` into ``target``; returns the seconds it took."""
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                          "--no-build-isolation", "--no-index", "--target", str(target),
-                          str(source)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return time.perf_counter() - t0
-
-
-def benchsuite(target: Path, *args: str, cwd: Path, check: int | None = 0, timeout=120):
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-m", "benchsuite", *args], capture_output=True,
-                         text=True, env=env, cwd=cwd, timeout=timeout)
-    if check is not None:
-        assert out.returncode == check, f"{args}: {out.stdout}\n{out.stderr}"
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +59,4 @@ def test_installed_example_runs_and_is_reported(installed, tmp_path):
 
 
 def test_the_example_s_own_test_suite_passes(installed, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(installed)}
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(EXAMPLE / "tests")], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
+    run_pytest(installed, EXAMPLE / "tests", cwd=tmp_path)
