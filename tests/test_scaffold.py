@@ -46,3 +46,14 @@ def test_an_existing_folder_is_never_overwritten(tmp_path, capsys):
     assert cli.main(["new-backend", "mine", "-o", str(tmp_path)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert not any((tmp_path / "benchsuite-mine").iterdir())
+
+
+def test_the_minimal_backend_in_the_plugin_guide_is_what_new_backend_writes():
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    section = guide.split("## A complete minimal backend")[1].split("\n## ")[0]
+    shown = dict(re.findall(r"^`([^`\n]+)`:\n\n```\w+\n(.*?)^```$", section, re.M | re.S))
+    written = {p: t for p, t in scaffold.render("mybackend").items() if not p.endswith(".md")}
+    assert shown == written, "docs/plugins.md is out of date: regenerate its skeleton blocks"
