@@ -65,8 +65,11 @@ def check_backend(
         if not isinstance(backend, str):
             raise UsageError("isolate=True needs the backend's registered name")
         return _isolated(registry, backend, checks, variant, threads, timeout, on_result)
+    try:
+        instance.set_threads(threads)
+    except Exception as exc:
+        return _failed(checks, f"set_threads() raised {type(exc).__name__}: {exc}", on_result)
     ctx = _context(registry, instance, variant)
-    instance.set_threads(threads)
     results = []
     for check in checks:
         results.append(conformance.run_check(ctx, check))
@@ -104,10 +107,15 @@ def _child(conn, entry_points, name: str, checks: list[Planned], variant, thread
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)  # backend chatter goes to the log, not over the parent's table
     os.dup2(fd, 2)
-    registry = rebuild_registry(entry_points)
-    backend = registry.backend(name)
-    backend.set_threads(threads)
-    ctx = _context(registry, backend, variant)
+    try:
+        registry = rebuild_registry(entry_points)
+        backend = registry.backend(name)
+        backend.set_threads(threads)
+        ctx = _context(registry, backend, variant)
+    except BaseException as exc:
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    conn.send("ready")
     for check in checks:
         conn.send(conformance.run_check(ctx, check))
 
@@ -127,8 +135,8 @@ def _isolated(registry: Registry, name: str, checks: list[Planned], variant, thr
 
 def _one_worker(registry, name, checks, variant, threads, timeout, log, on_result):
     """Run ``checks`` in one worker until they are done or it dies or hangs: that fails the
-    check in flight (or, when no check ever ran, every check), and the caller starts the next
-    worker after it."""
+    check in flight, and the caller starts the next worker after it. A worker that cannot
+    start (the plugin or framework fails to load there) fails every check with the reason."""
     open(log, "w").close()
     ctx = mp.get_context("spawn")
     conn, child = ctx.Pipe()
@@ -138,18 +146,20 @@ def _one_worker(registry, name, checks, variant, threads, timeout, log, on_resul
     child.close()
     out: list[CheckResult] = []
     try:
+        ready = _receive(conn, proc, timeout)
+        if ready != "ready":
+            why = ready or (describe_exit(proc.exitcode) if not proc.is_alive()
+                            else f"not ready after {timeout:g} s")
+            return _failed(checks, f"{name} worker did not start: {_with_log(why, log)}",
+                           on_result)
         for check in checks:
             t0 = time.perf_counter()
             result = _receive(conn, proc, timeout)
             if result is None:
                 alive = proc.is_alive()
                 why = f"no result after {timeout:g} s" if alive else describe_exit(proc.exitcode)
-                why = _with_log(why, log)
-                dead = [check] if out else checks  # a worker that never ran a check
-                out += [CheckResult(c.name, "fail", why, time.perf_counter() - t0) for c in dead]
-                if on_result:
-                    for r in out[-len(dead):]:
-                        on_result(r)
+                out += _failed([check], _with_log(why, log), on_result,
+                               time.perf_counter() - t0)
                 break
             out.append(result)
             if on_result:
@@ -162,7 +172,15 @@ def _one_worker(registry, name, checks, variant, threads, timeout, log, on_resul
     return out
 
 
-def _receive(conn, proc, timeout: float) -> CheckResult | None:
+def _failed(checks: list[Planned], why: str, on_result, seconds: float = 0.0):
+    out = [CheckResult(c.name, "fail", why, seconds) for c in checks]
+    if on_result:
+        for result in out:
+            on_result(result)
+    return out
+
+
+def _receive(conn, proc, timeout: float):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if conn.poll(0.05):

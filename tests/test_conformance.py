@@ -135,3 +135,14 @@ def test_cli_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, message
     assert cli.main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("benchsuite: error: ") and message in err[0]
+
+
+@pytest.mark.parametrize("isolate, reason", [
+    (True, "fake-broken-setup worker did not start: RuntimeError: fake runtime failed"),
+    (False, "set_threads() raised RuntimeError: fake runtime failed to initialise"),
+])
+def test_a_backend_that_cannot_start_fails_every_check_with_the_reason(registry, isolate,
+                                                                        reason):
+    results = check_backend("fake-broken-setup", registry=registry, isolate=isolate)
+    assert len(results) > 10 and all(r.status == "fail" for r in results)
+    assert all(reason in r.detail for r in results)
