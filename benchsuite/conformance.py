@@ -120,12 +120,17 @@ def layer_probes() -> dict[str, ModelSpec]:
     }
 
 
-def plan(backend: Backend, models: dict[str, ModelSpec], devices: list[str]) -> list[Planned]:
+def plan(backend: Backend, models: dict[str, ModelSpec | str],
+         devices: list[str]) -> list[Planned]:
     """Every check for ``backend`` on ``devices``; ``models`` are the registered models built at
-    the check input shape. Needs no framework import."""
-    supported = {n: s for n, s in models.items() if backend.unsupported_reason(s) is None}
+    the check input shape (or why one cannot be). Needs no framework import."""
+    def skip(spec: ModelSpec | str) -> str | None:
+        return spec if isinstance(spec, str) else backend.unsupported_reason(spec)
+
+    built = {n: s for n, s in models.items() if isinstance(s, ModelSpec)}
+    supported = {n: s for n, s in built.items() if skip(s) is None}
     checks = [Planned("registration", "registration"),
-              Planned("capabilities", "capabilities", specs=tuple(models.values()))]
+              Planned("capabilities", "capabilities", specs=tuple(built.values()))]
     for dev in devices:
         at = f" [{dev}]" if len(devices) > 1 else ""
         if dev not in backend.supported_devices:
@@ -146,9 +151,10 @@ def plan(backend: Backend, models: dict[str, ModelSpec], devices: list[str]) -> 
             checks.append(Planned(f"parity layer {label}{at}", "parity", dev, (probe,),
                                   skip=backend.unsupported_reason(probe)))
         for name, spec in models.items():
+            specs = (spec,) if isinstance(spec, ModelSpec) else ()
             for opt in OPTIMIZERS:
                 checks.append(Planned(f"parity model {name} ({opt}){at}", "parity", dev,
-                                      (spec,), opt, skip=backend.unsupported_reason(spec)))
+                                      specs, opt, skip=skip(spec)))
     return checks
 
 

@@ -25,9 +25,11 @@ from collections.abc import Callable
 from benchsuite import conformance, parity
 from benchsuite.backend import Backend
 from benchsuite.conformance import CheckResult, Context, Planned
+from benchsuite.errors import BenchsuiteError, UsageError
 from benchsuite.plugins import Registry, load_registry, rebuild_registry
 from benchsuite.runner import build_spec
-from benchsuite.worker import describe_exit
+from benchsuite.spec import ModelSpec
+from benchsuite.worker import describe_exit, redirect_output, with_log_tail
 
 __all__ = ["CheckResult", "assert_backend_conforms", "check_backend", "format_results"]
 
@@ -44,8 +46,6 @@ def check_backend(
     ``devices`` defaults to the backend's CPU (or its first declared device); ``variant`` to
     its default. Raises :class:`~benchsuite.errors.UnknownNameError` for an unknown name and
     :class:`~benchsuite.errors.UsageError` for an unavailable backend or bad variant."""
-    from benchsuite.errors import UsageError
-
     registry = registry or load_registry()
     instance = registry.backend(backend) if isinstance(backend, str) else backend
     if not isinstance(instance, Backend):
@@ -57,8 +57,13 @@ def check_backend(
                          f"(valid: {', '.join(instance.variants)})")
     devices = devices or ["cpu" if "cpu" in instance.supported_devices
                           else instance.supported_devices[0]]
-    models = {n: build_spec(registry, n, {}, conformance.INPUT, conformance.CLASSES)
-              for n in registry.models}
+    models: dict[str, ModelSpec | str] = {}
+    for model in registry.models:
+        try:
+            models[model] = build_spec(registry, model, {}, conformance.INPUT,
+                                       conformance.CLASSES)
+        except BenchsuiteError as exc:  # e.g. a plugin's model that needs larger inputs
+            models[model] = f"{model} cannot be built at {conformance.INPUT}: {exc}"
     checks = conformance.plan(instance, models, devices)
     isolate = isinstance(backend, str) if isolate is None else isolate
     if isolate:
@@ -104,9 +109,7 @@ def _context(registry: Registry, backend: Backend, variant: str | None) -> Conte
 
 def _child(conn, entry_points, name: str, checks: list[Planned], variant, threads: int,
            log_path: str) -> None:
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)  # backend chatter goes to the log, not over the parent's table
-    os.dup2(fd, 2)
+    redirect_output(log_path)
     try:
         registry = rebuild_registry(entry_points)
         backend = registry.backend(name)
@@ -150,7 +153,7 @@ def _one_worker(registry, name, checks, variant, threads, timeout, log, on_resul
         if ready != "ready":
             why = ready or (describe_exit(proc.exitcode) if not proc.is_alive()
                             else f"not ready after {timeout:g} s")
-            return _failed(checks, f"{name} worker did not start: {_with_log(why, log)}",
+            return _failed(checks, f"{name} worker did not start: {with_log_tail(why, log)}",
                            on_result)
         for check in checks:
             t0 = time.perf_counter()
@@ -158,7 +161,7 @@ def _one_worker(registry, name, checks, variant, threads, timeout, log, on_resul
             if result is None:
                 alive = proc.is_alive()
                 why = f"no result after {timeout:g} s" if alive else describe_exit(proc.exitcode)
-                out += _failed([check], _with_log(why, log), on_result,
+                out += _failed([check], with_log_tail(why, log), on_result,
                                time.perf_counter() - t0)
                 break
             out.append(result)
@@ -193,12 +196,3 @@ def _receive(conn, proc, timeout: float):
             proc.join()
             return None
     return None
-
-
-def _with_log(message: str, log: str, lines: int = 4) -> str:
-    try:
-        with open(log, errors="replace") as f:
-            tail = [line.strip() for line in f.read().splitlines() if line.strip()][-lines:]
-    except OSError:
-        tail = []
-    return f"{message}; log: {' | '.join(tail)}" if tail else message

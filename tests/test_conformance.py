@@ -146,3 +146,19 @@ def test_a_backend_that_cannot_start_fails_every_check_with_the_reason(registry,
     results = check_backend("fake-broken-setup", registry=registry, isolate=isolate)
     assert len(results) > 10 and all(r.status == "fail" for r in results)
     assert all(reason in r.detail for r in results)
+
+
+def test_a_model_that_cannot_be_built_at_the_check_shape_is_a_skip_row():
+    from benchsuite.errors import SpecError
+    from benchsuite.plugins import ModelEntry
+
+    def big(input_shape, classes):
+        raise SpecError("needs at least 32x32 inputs")
+
+    reg = load_registry(EPS[:1])
+    reg.models = {"big": ModelEntry("big", big, "", "elsewhere")}
+    results = by_name(check_backend("numpy", registry=reg, isolate=False))
+    assert results["parity model big (adam)"].status == "skip"
+    assert "big cannot be built at (8, 8, 1): needs at least 32x32" in \
+        results["parity model big (adam)"].detail
+    assert results["weights round-trip"].status == "skip"  # no model left to check with
