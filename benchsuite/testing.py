@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from benchsuite import conformance, parity
 from benchsuite.backend import Backend
+from benchsuite.checks import CLASSES, INPUT
 from benchsuite.conformance import CheckResult, Context, Planned
 from benchsuite.errors import BenchsuiteError, UsageError
 from benchsuite.plugins import Registry, load_registry, rebuild_registry
@@ -60,10 +61,9 @@ def check_backend(
     models: dict[str, ModelSpec | str] = {}
     for model in registry.models:
         try:
-            models[model] = build_spec(registry, model, {}, conformance.INPUT,
-                                       conformance.CLASSES)
+            models[model] = build_spec(registry, model, {}, INPUT, CLASSES)
         except BenchsuiteError as exc:  # e.g. a plugin's model that needs larger inputs
-            models[model] = f"{model} cannot be built at {conformance.INPUT}: {exc}"
+            models[model] = f"{model} cannot be built at {INPUT}: {exc}"
     checks = conformance.plan(instance, models, devices)
     isolate = isinstance(backend, str) if isolate is None else isolate
     if isolate:
