@@ -162,3 +162,17 @@ def test_a_model_that_cannot_be_built_at_the_check_shape_is_a_skip_row():
     assert "big cannot be built at (8, 8, 1): needs at least 32x32" in \
         results["parity model big (adam)"].detail
     assert results["weights round-trip"].status == "skip"  # no model left to check with
+
+
+def test_a_hanging_check_times_out_as_a_row_and_the_next_runs_in_a_fresh_worker(registry):
+    from benchsuite.conformance import Planned
+    from benchsuite.spec import logreg
+    from benchsuite.testing import _isolated
+
+    spec = logreg((8, 8, 1), 10)
+    checks = [Planned("weights round-trip", "weights", "cpu", (spec,)),
+              Planned("registration", "registration")]
+    hung, after = _isolated(registry, "fake-hang", checks, None, 1, timeout=1.0,
+                            on_result=None)
+    assert hung.status == "fail" and hung.detail.startswith("no result after 1 s")
+    assert after.status == "pass" and "fake-hang 0.0-fake" in after.detail
