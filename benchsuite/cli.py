@@ -252,7 +252,7 @@ def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, ful
 @cli.command("check-plugin")
 @click.argument("name")
 @click.option("--device", "devices", multiple=True, metavar="cpu|cuda|all",
-              help="Device to check on (repeatable; default: cpu, or the backend's first).")
+              help="Device to check on (repeatable; default: every declared device present).")
 @click.option("--variant", default=None, metavar="NAME",
               help="Execution mode to check [default: the backend's default].")
 @click.option("--timeout", default=300.0, show_default=True, type=float,

@@ -44,8 +44,8 @@ def check_backend(
 ) -> list[CheckResult]:
     """Run every contract check on ``backend`` (a registered name or an instance).
 
-    ``devices`` defaults to the backend's CPU (or its first declared device); ``variant`` to
-    its default. Raises :class:`~benchsuite.errors.UnknownNameError` for an unknown name and
+    ``devices`` defaults to every declared device present here; ``variant`` to the backend's
+    default. Raises :class:`~benchsuite.errors.UnknownNameError` for an unknown name and
     :class:`~benchsuite.errors.UsageError` for an unavailable backend or bad variant."""
     registry = registry or load_registry()
     instance = registry.backend(backend) if isinstance(backend, str) else backend
@@ -56,8 +56,10 @@ def check_backend(
     if variant is not None and variant not in instance.variants:
         raise UsageError(f"backend {instance.name!r} has no variant {variant!r} "
                          f"(valid: {', '.join(instance.variants)})")
-    devices = devices or ["cpu" if "cpu" in instance.supported_devices
-                          else instance.supported_devices[0]]
+    isolate = isinstance(backend, str) if isolate is None else isolate
+    if isolate and not isinstance(backend, str):
+        raise UsageError("isolate=True needs the backend's registered name")
+    devices = devices or _present_devices(registry, instance, isolate)
     models: dict[str, ModelSpec | str] = {}
     for model in registry.models:
         try:
@@ -65,10 +67,7 @@ def check_backend(
         except BenchsuiteError as exc:  # e.g. a plugin's model that needs larger inputs
             models[model] = f"{model} cannot be built at {INPUT}: {exc}"
     checks = conformance.plan(instance, models, devices)
-    isolate = isinstance(backend, str) if isolate is None else isolate
     if isolate:
-        if not isinstance(backend, str):
-            raise UsageError("isolate=True needs the backend's registered name")
         return _isolated(registry, backend, checks, variant, threads, timeout, on_result)
     try:
         instance.set_threads(threads)
@@ -96,6 +95,21 @@ def format_results(results: list[CheckResult]) -> str:
     """Plain-text table: one line per check with its status and reason."""
     width = max((len(r.name) for r in results), default=5)
     return "\n".join(f"{r.name:<{width}}  {r.status.upper():<4}  {r.detail}" for r in results)
+
+
+def _present_devices(registry: Registry, backend: Backend, isolate: bool) -> list[str]:
+    """Every declared device present here. Only a backend declaring more than the CPU is
+    asked (``devices()`` may import its framework: in a throwaway process when isolated)."""
+    declared = list(backend.supported_devices)
+    if declared == ["cpu"]:
+        return declared
+    if isolate:
+        from benchsuite.runner import probe_devices
+
+        found = probe_devices(registry, backend.name)
+    else:
+        found = backend.devices()
+    return [d for d in declared if d in found] or declared[:1]
 
 
 def _context(registry: Registry, backend: Backend, variant: str | None) -> Context:

@@ -176,3 +176,11 @@ def test_a_hanging_check_times_out_as_a_row_and_the_next_runs_in_a_fresh_worker(
                             on_result=None)
     assert hung.status == "fail" and hung.detail.startswith("no result after 1 s")
     assert after.status == "pass" and "fake-hang 0.0-fake" in after.detail
+
+
+def test_every_declared_device_present_is_checked_by_default(registry):
+    names = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=False)}
+    assert {"synchronize blocks [cpu]", "synchronize blocks [cuda]"} <= names
+    only = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=False,
+                                          devices=["cuda"])}
+    assert "synchronize blocks" in only and "synchronize blocks [cpu]" not in only
