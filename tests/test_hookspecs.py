@@ -40,6 +40,15 @@ def test_every_hook_is_exercised_by_a_test_plugin():
     assert not missing, f"hooks no test plugin implements: {missing}"
 
 
+def test_every_hook_is_implemented_by_a_test_plugin_that_a_test_loads():
+    tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    loaded = [p for p in (ROOT / "tests" / "plugins").glob("*.py")
+              if f"tests.plugins.{p.stem}" in tests]
+    missing = [name for name, _ in hooks()
+               if not any(f"def {name}(" in p.read_text() for p in loaded)]
+    assert not missing, f"hooks no loaded test plugin implements: {missing}"
+
+
 GUIDE = ROOT / "docs" / "plugins.md"
 
 
