@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from benchsuite import conformance, parity
 from benchsuite.backend import Backend
@@ -59,27 +60,17 @@ def check_backend(
     isolate = isinstance(backend, str) if isolate is None else isolate
     if isolate and not isinstance(backend, str):
         raise UsageError("isolate=True needs the backend's registered name")
-    devices = devices or _present_devices(registry, instance, isolate)
-    models: dict[str, ModelSpec | str] = {}
-    for model in registry.models:
-        try:
-            models[model] = build_spec(registry, model, {}, INPUT, CLASSES)
-        except BenchsuiteError as exc:  # e.g. a plugin's model that needs larger inputs
-            models[model] = f"{model} cannot be built at {INPUT}: {exc}"
-    checks = conformance.plan(instance, models, devices)
+    models = _models(registry)
+
+    def plan(found: list[str]) -> list[Planned]:
+        """The checks, once the devices present are known (found where the checks run)."""
+        declared = list(instance.supported_devices)
+        wanted = devices or [d for d in declared if d in found] or declared[:1]
+        return conformance.plan(instance, models, wanted)
+
     if isolate:
-        return _isolated(registry, backend, checks, variant, threads, timeout, on_result)
-    try:
-        instance.set_threads(threads)
-    except Exception as exc:
-        return _failed(checks, f"set_threads() raised {type(exc).__name__}: {exc}", on_result)
-    ctx = _context(registry, instance, variant)
-    results = []
-    for check in checks:
-        results.append(conformance.run_check(ctx, check))
-        if on_result:
-            on_result(results[-1])
-    return results
+        return _isolated(registry, instance.name, plan, variant, threads, timeout, on_result)
+    return _in_process(registry, instance, plan, variant, threads, on_result)
 
 
 def assert_backend_conforms(backend: str | Backend, **kwargs) -> list[CheckResult]:
@@ -97,19 +88,32 @@ def format_results(results: list[CheckResult]) -> str:
     return "\n".join(f"{r.name:<{width}}  {r.status.upper():<4}  {r.detail}" for r in results)
 
 
-def _present_devices(registry: Registry, backend: Backend, isolate: bool) -> list[str]:
-    """Every declared device present here. Only a backend declaring more than the CPU is
-    asked (``devices()`` may import its framework: in a throwaway process when isolated)."""
-    declared = list(backend.supported_devices)
-    if declared == ["cpu"]:
-        return declared
-    if isolate:
-        from benchsuite.runner import probe_devices
+def _in_process(registry: Registry, backend: Backend, plan, variant, threads: int,
+                on_result) -> list[CheckResult]:
+    try:
+        backend.set_threads(threads)
+        found = list(backend.devices())
+    except Exception as exc:
+        return _failed(plan([]), f"{backend.name} did not start: {type(exc).__name__}: {exc}",
+                       on_result)
+    ctx = _context(registry, backend, variant)
+    results = []
+    for check in plan(found):
+        results.append(conformance.run_check(ctx, check))
+        if on_result:
+            on_result(results[-1])
+    return results
 
-        found = probe_devices(registry, backend.name)
-    else:
-        found = backend.devices()
-    return [d for d in declared if d in found] or declared[:1]
+
+def _models(registry: Registry) -> dict[str, ModelSpec | str]:
+    """Every registered model at the checks' input shape, or why it cannot be built there."""
+    models: dict[str, ModelSpec | str] = {}
+    for model in registry.models:
+        try:
+            models[model] = build_spec(registry, model, {}, INPUT, CLASSES)
+        except BenchsuiteError as exc:  # e.g. a plugin's model that needs larger inputs
+            models[model] = f"{model} cannot be built at {INPUT}: {exc}"
+    return models
 
 
 def _context(registry: Registry, backend: Backend, variant: str | None) -> Context:
@@ -121,72 +125,98 @@ def _context(registry: Registry, backend: Backend, variant: str | None) -> Conte
 
 # -- the worker process -----------------------------------------------------------------------
 
-def _child(conn, entry_points, name: str, checks: list[Planned], variant, threads: int,
-           log_path: str) -> None:
+def _child(conn, entry_points, name: str, variant, threads: int, log_path: str) -> None:
+    """Worker body: load the plugins, report the devices present, run the checks sent."""
     redirect_output(log_path)
     try:
         registry = rebuild_registry(entry_points)
         backend = registry.backend(name)
         backend.set_threads(threads)
+        found = list(backend.devices())
         ctx = _context(registry, backend, variant)
     except BaseException as exc:
-        conn.send(f"{type(exc).__name__}: {exc}")
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send("ready")
+    conn.send(("ready", found))
+    try:
+        checks = conn.recv()
+    except EOFError:
+        return
     for check in checks:
         conn.send(conformance.run_check(ctx, check))
 
 
-def _isolated(registry: Registry, name: str, checks: list[Planned], variant, threads: int,
-              timeout: float, on_result) -> list[CheckResult]:
+def _isolated(registry: Registry, name: str, plan: Callable[[list[str]], list[Planned]],
+              variant, threads: int, timeout: float, on_result) -> list[CheckResult]:
+    """Run the checks in worker processes: a worker that dies or hangs fails the check in
+    flight and the next check starts in a fresh worker; one that cannot start fails every
+    check left, with the reason. The first worker's devices decide the plan."""
     import tempfile
 
+    checks: list[Planned] | None = None
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="benchsuite-check-") as tmp:
         log = os.path.join(tmp, "worker.log")
-        while len(results) < len(checks):
-            results += _one_worker(registry, name, checks[len(results):], variant, threads,
-                                   timeout, log, on_result)
+        while checks is None or len(results) < len(checks):
+            worker = _Worker(registry, name, variant, threads, log)
+            try:
+                kind, payload = worker.ready(timeout)
+                checks = plan(payload if kind == "ready" else []) if checks is None else checks
+                left = checks[len(results):]
+                if kind != "ready":
+                    why = f"{name} worker did not start: {with_log_tail(payload, log)}"
+                    return results + _failed(left, why, on_result)
+                results += worker.run(left, timeout, on_result)
+            finally:
+                worker.stop()
     return results
 
 
-def _one_worker(registry, name, checks, variant, threads, timeout, log, on_result):
-    """Run ``checks`` in one worker until they are done or it dies or hangs: that fails the
-    check in flight, and the caller starts the next worker after it. A worker that cannot
-    start (the plugin or framework fails to load there) fails every check with the reason."""
-    open(log, "w").close()
-    ctx = mp.get_context("spawn")
-    conn, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, daemon=True, name=f"benchsuite-check-{name}",
-                       args=(child, registry.entry_points, name, checks, variant, threads, log))
-    proc.start()
-    child.close()
-    out: list[CheckResult] = []
-    try:
-        ready = _receive(conn, proc, timeout)
-        if ready != "ready":
-            why = ready or (describe_exit(proc.exitcode) if not proc.is_alive()
-                            else f"not ready after {timeout:g} s")
-            return _failed(checks, f"{name} worker did not start: {with_log_tail(why, log)}",
-                           on_result)
+class _Worker:
+    """One spawned check worker and its pipe."""
+
+    def __init__(self, registry: Registry, name: str, variant, threads: int, log: str) -> None:
+        open(log, "w").close()
+        self.log = log
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_child, daemon=True, name=f"benchsuite-check-{name}",
+                                args=(child, registry.entry_points, name, variant, threads,
+                                      log))
+        self.proc.start()
+        child.close()
+
+    def ready(self, timeout: float) -> tuple[str, Any]:
+        """("ready", devices found) or ("error", why)."""
+        msg = _receive(self.conn, self.proc, timeout)
+        return msg if msg is not None else ("error", self._why(timeout))
+
+    def run(self, checks: list[Planned], timeout: float, on_result) -> list[CheckResult]:
+        """Results of ``checks`` in order, up to and including the first that killed or hung
+        the worker (a ``fail`` row)."""
+        self.conn.send(checks)
+        out: list[CheckResult] = []
         for check in checks:
             t0 = time.perf_counter()
-            result = _receive(conn, proc, timeout)
+            result = _receive(self.conn, self.proc, timeout)
             if result is None:
-                alive = proc.is_alive()
-                why = f"no result after {timeout:g} s" if alive else describe_exit(proc.exitcode)
-                out += _failed([check], with_log_tail(why, log), on_result,
-                               time.perf_counter() - t0)
-                break
+                why = with_log_tail(self._why(timeout), self.log)
+                return out + _failed([check], why, on_result, time.perf_counter() - t0)
             out.append(result)
             if on_result:
                 on_result(result)
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        conn.close()
-    return out
+        return out
+
+    def _why(self, timeout: float) -> str:
+        if self.proc.is_alive():
+            return f"no result after {timeout:g} s"
+        return describe_exit(self.proc.exitcode)
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
 
 
 def _failed(checks: list[Planned], why: str, on_result, seconds: float = 0.0):

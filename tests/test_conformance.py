@@ -139,7 +139,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, message
 
 @pytest.mark.parametrize("isolate, reason", [
     (True, "fake-broken-setup worker did not start: RuntimeError: fake runtime failed"),
-    (False, "set_threads() raised RuntimeError: fake runtime failed to initialise"),
+    (False, "fake-broken-setup did not start: RuntimeError: fake runtime failed"),
 ])
 def test_a_backend_that_cannot_start_fails_every_check_with_the_reason(registry, isolate,
                                                                         reason):
@@ -172,14 +172,15 @@ def test_a_hanging_check_times_out_as_a_row_and_the_next_runs_in_a_fresh_worker(
     spec = logreg((8, 8, 1), 10)
     checks = [Planned("weights round-trip", "weights", "cpu", (spec,)),
               Planned("registration", "registration")]
-    hung, after = _isolated(registry, "fake-hang", checks, None, 1, timeout=1.0,
+    hung, after = _isolated(registry, "fake-hang", lambda found: checks, None, 1, timeout=1.0,
                             on_result=None)
     assert hung.status == "fail" and hung.detail.startswith("no result after 1 s")
     assert after.status == "pass" and "fake-hang 0.0-fake" in after.detail
 
 
-def test_every_declared_device_present_is_checked_by_default(registry):
-    names = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=False)}
+@pytest.mark.parametrize("isolate", [False, True])
+def test_every_declared_device_present_is_checked_by_default(registry, isolate):
+    names = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=isolate)}
     assert {"synchronize blocks [cpu]", "synchronize blocks [cuda]"} <= names
     only = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=False,
                                           devices=["cuda"])}
