@@ -273,6 +273,8 @@ def check_plugin_cmd(name, devices, variant, timeout, in_process, as_json) -> in
     bad = [d for d in devices if d not in (*DEVICES, "all")]
     if bad:
         raise UsageError(f"unknown device {bad[0]!r} (valid: {', '.join(DEVICES)}, all)")
+    if not timeout > 0:
+        raise UsageError("--timeout must be > 0")
     wanted = list(backend.supported_devices) if "all" in devices else list(devices) or None
 
     def progress(result):
@@ -298,7 +300,12 @@ def new_backend_cmd(name, output) -> int:
     """Write the skeleton of a backend plugin package: pyproject with the entry point, a
     working minimal backend, and a test using benchsuite.testing (see docs/plugins.md)."""
     from benchsuite import scaffold
+    from benchsuite.errors import UsageError
 
+    taken = _registry().backends.get(name)
+    if taken is not None:
+        raise UsageError(f"a backend named {name!r} is already installed "
+                         f"({taken.install_hint}); choose another name")
     root = scaffold.write(name, output)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         click.echo(str(path))

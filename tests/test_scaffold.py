@@ -57,3 +57,9 @@ def test_the_minimal_backend_in_the_plugin_guide_is_what_new_backend_writes():
     shown = dict(re.findall(r"^`([^`\n]+)`:\n\n```\w+\n(.*?)^```$", section, re.M | re.S))
     written = {p: t for p, t in scaffold.render("mybackend").items() if not p.endswith(".md")}
     assert shown == written, "docs/plugins.md is out of date: regenerate its skeleton blocks"
+
+
+def test_the_name_of_an_installed_backend_is_refused(tmp_path, capsys):
+    assert cli.main(["new-backend", "numpy", "-o", str(tmp_path)]) == 2
+    assert "a backend named 'numpy' is already installed" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
