@@ -261,8 +261,10 @@ def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, ful
               help="Debugging: run the checks in this process instead of a worker.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check_plugin_cmd(name, devices, variant, timeout, in_process, as_json) -> int:
-    """Contract checks for an installed backend: registration, capabilities, weight layouts,
-    shapes, determinism, parity with the NumPy oracle, synchronize. Exit 1 if one fails."""
+    """Check a backend against the plugin contract; exit 1 if a check fails.
+
+    Registration, capabilities, weight layouts, shapes, determinism, gradients, synchronize,
+    and parity with the NumPy oracle on every layer and model (docs/plugins.md)."""
     from benchsuite import console
     from benchsuite.backend import DEVICES
     from benchsuite.errors import UsageError
@@ -297,8 +299,10 @@ def check_plugin_cmd(name, devices, variant, timeout, in_process, as_json) -> in
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder in which to create benchsuite-NAME/.")
 def new_backend_cmd(name, output) -> int:
-    """Write the skeleton of a backend plugin package: pyproject with the entry point, a
-    working minimal backend, and a test using benchsuite.testing (see docs/plugins.md)."""
+    """Write a skeleton backend plugin package that passes check-plugin.
+
+    pyproject with the entry point, a working minimal backend (NumPy, Flatten and Dense),
+    and a test using benchsuite.testing; see docs/plugins.md."""
     from benchsuite import scaffold
     from benchsuite.errors import UsageError
 
