@@ -57,22 +57,22 @@ def transposed_dense_kernels(base):
     return Model
 
 
-def negated_first_kernel_gradient(base):
-    class Model(base):
-        def backward(self, caches, dlogits):
-            grads = super().backward(caches, dlogits)
-            grads[0] = -grads[0]
-            return grads
-    return Model
+def changed_gradients(change):
+    """The oracle's model with ``change(grads, infos)`` applied to every step's gradients."""
+    def patch(base):
+        class Model(base):
+            def backward(self, caches, dlogits):
+                return change(super().backward(caches, dlogits), self.spec.parameters())
+        return Model
+    return patch
 
 
-def no_bias_gradients(base):
-    class Model(base):
-        def backward(self, caches, dlogits):
-            grads = super().backward(caches, dlogits)
-            infos = self.spec.parameters()
-            return [np.zeros_like(g) if i.name == "bias" else g for g, i in zip(grads, infos)]
-    return Model
+def negate_first_kernel(grads, infos):
+    return [-grads[0], *grads[1:]]
+
+
+def drop_biases(grads, infos):
+    return [np.zeros_like(g) if i.name == "bias" else g for g, i in zip(grads, infos)]
 
 
 class AsyncBackend(Backend):
@@ -130,7 +130,7 @@ class AsyncModel(Model):
 @hookimpl
 def benchsuite_register_backends(register):
     register(_Oracle("broken-layout", transposed_dense_kernels))
-    register(_Oracle("broken-grad-sign", negated_first_kernel_gradient))
-    register(_Oracle("broken-no-bias-grad", no_bias_gradients))
+    register(_Oracle("broken-grad-sign", changed_gradients(negate_first_kernel)))
+    register(_Oracle("broken-no-bias-grad", changed_gradients(drop_biases)))
     register(AsyncBackend("async-ok", waits=True))
     register(AsyncBackend("broken-sync", waits=False))
