@@ -1,4 +1,5 @@
-"""The ``benchsuite`` command line: list, run, verify, train, data, export, report, compare.
+"""The ``benchsuite`` command line: list, run, verify, check-plugin, new-backend, train, data,
+export, report, compare.
 
 Any :class:`~benchsuite.errors.BenchsuiteError` or bad option is printed as one line and exits
 with code 2 (``--debug`` shows the traceback instead). ``run`` exits 1 when a case failed.
@@ -247,6 +248,76 @@ def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, ful
     else:
         console.print_verify(rows)
     return 1 if any(r["passed"] is False for r in rows) else 0
+
+
+# -- backend authors: check-plugin, new-backend ----------------------------------------------
+
+@cli.command("check-plugin")
+@click.argument("name")
+@click.option("--device", "devices", multiple=True, metavar="cpu|cuda|all",
+              help="Device to check on (repeatable; default: every declared device present).")
+@click.option("--variant", default=None, metavar="NAME",
+              help="Execution mode to check [default: the backend's default].")
+@click.option("--timeout", default=300.0, show_default=True, type=float,
+              help="Seconds one check may take before its worker is killed.")
+@click.option("--in-process", is_flag=True,
+              help="Debugging: run the checks in this process instead of a worker.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check_plugin_cmd(name, devices, variant, timeout, in_process, as_json) -> int:
+    """Check a backend against the plugin contract; exit 1 if a check fails.
+
+    Registration, capabilities, weight layouts, shapes, determinism, gradients, synchronize,
+    and parity with the NumPy oracle on every layer and model (docs/plugins.md)."""
+    from benchsuite import console
+    from benchsuite.backend import DEVICES
+    from benchsuite.errors import UsageError
+    from benchsuite.testing import check_backend
+
+    reg = _registry()
+    backend = reg.backend(name)
+    bad = [d for d in devices if d not in (*DEVICES, "all")]
+    if bad:
+        raise UsageError(f"unknown device {bad[0]!r} (valid: {', '.join(DEVICES)}, all)")
+    if not timeout > 0:
+        raise UsageError("--timeout must be > 0")
+    wanted = list(backend.supported_devices) if "all" in devices else list(devices) or None
+
+    def progress(result):
+        click.echo(f"{result.name}: {result.status}", err=True)
+
+    results = check_backend(name, registry=reg, devices=wanted, variant=variant,
+                            isolate=not in_process, timeout=timeout,
+                            on_result=None if as_json else progress)
+    rows = [r.to_dict() for r in results]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        console.print_checks(name, rows)
+    return 1 if any(r["status"] == "fail" for r in rows) else 0
+
+
+@cli.command("new-backend")
+@click.argument("name")
+@click.option("-o", "--output", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder in which to create benchsuite-NAME/.")
+def new_backend_cmd(name, output) -> int:
+    """Write a skeleton backend plugin package that passes check-plugin.
+
+    pyproject with the entry point, a working minimal backend (NumPy, Flatten and Dense),
+    and a test using benchsuite.testing; see docs/plugins.md."""
+    from benchsuite import scaffold
+    from benchsuite.errors import UsageError
+
+    taken = _registry().backends.get(name)
+    if taken is not None:
+        raise UsageError(f"a backend named {name!r} is already installed "
+                         f"({taken.install_hint}); choose another name")
+    root = scaffold.write(name, output)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        click.echo(str(path))
+    click.echo(f"next: pip install -e {root} && benchsuite check-plugin {name}")
+    return 0
 
 
 # -- train: learning quality --------------------------------------------------------------

@@ -174,6 +174,23 @@ def print_verify(rows: list[dict[str, Any]]) -> None:
     out.print(f"{checked - failed}/{checked} checks passed{tail}")
 
 
+def print_checks(backend: str, rows: list[dict[str, Any]]) -> None:
+    """``check-plugin``: one row per contract check with its verdict and reason."""
+    out = _console()
+    t = Table(title=f"benchsuite contract checks: {escape(backend)}")
+    for col in ("check", "result", "detail"):
+        t.add_column(col)
+    style = {"pass": "green", "fail": "bold red", "skip": "yellow"}
+    for r in rows:
+        t.add_row(escape(r["name"]), f"[{style[r['status']]}]{r['status'].upper()}[/]",
+                  escape(r["detail"]))
+    out.print(t)
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("pass", "fail", "skip")}
+    verdict = "FAILED" if counts["fail"] else "conforms"
+    out.print(f"{backend}: {verdict} ({counts['pass']} passed, {counts['fail']} failed, "
+              f"{counts['skip']} skipped)", markup=False)
+
+
 def print_tables(parts) -> None:
     """Report tables as rich tables (strings escaped)."""
     out = _console()

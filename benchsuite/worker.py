@@ -72,11 +72,27 @@ class InProcessWorker:
         pass
 
 
+def redirect_output(log_path: str) -> None:
+    """In a worker: stdout and stderr to ``log_path``, so framework chatter goes to the log,
+    not over the parent's table (its tail is quoted when the worker dies)."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+
+
+def with_log_tail(message: str, log_path: Path | str, lines: int = LOG_TAIL_LINES) -> str:
+    """``message`` followed by the last non-empty lines of a worker's log, if any."""
+    try:
+        text = Path(log_path).read_text(errors="replace")
+    except OSError:
+        text = ""
+    tail = " | ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:])
+    return f"{message}; log: {tail}" if tail else message
+
+
 def _child(conn, backend: str, entry_points, settings: Settings, log_path: str) -> None:
     """Body of the worker process."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)  # framework chatter goes to the log, not over the parent's table
-    os.dup2(fd, 2)
+    redirect_output(log_path)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if settings.memory_limit_gib:
         import resource
@@ -175,12 +191,7 @@ class SubprocessWorker:
         return "crashed", self._with_log(message)
 
     def _with_log(self, message: str) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            lines = []
-        tail = " | ".join(line.strip() for line in lines[-LOG_TAIL_LINES:] if line.strip())
-        return f"{message}; log: {tail}" if tail else message
+        return with_log_tail(message, self.log_path)
 
     def kill(self) -> None:
         if self.proc.is_alive():

@@ -1,0 +1,135 @@
+"""The backend contract as executable checks (``benchsuite check-plugin``, ``benchsuite.testing``).
+
+:func:`plan` turns a backend into a list of named checks, deciding up front (without importing
+any framework) which ones cannot apply — a layer the backend does not declare, a model that
+needs one — so those become ``skip`` rows with the reason. :func:`run_check` runs one check
+(the functions are in :mod:`benchsuite.checks`) and always returns a :class:`CheckResult`:
+whatever the backend raises becomes a ``fail`` row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from benchsuite import parity
+from benchsuite.backend import Backend
+from benchsuite.checks import CHECKS, OPTIMIZERS, CheckFailed, CheckSkipped, layer_probes
+from benchsuite.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One row of the conformance table: ``status`` is ``pass``, ``fail`` or ``skip``."""
+
+    name: str
+    status: str
+    detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A check to run: ``kind`` names the function, the rest are its arguments."""
+
+    name: str
+    kind: str
+    device: str | None = None
+    specs: tuple[ModelSpec, ...] = ()
+    optimizer: str = "sgd+momentum"
+    skip: str | None = None
+
+
+@dataclass
+class Context:
+    """What the checks of one backend share: the backend, its variant, the oracle."""
+
+    backend: Backend
+    variant: str | None = None
+    oracle: Backend | None = None
+    registered_by: str | None = None
+    _devices: list[str] | None = None
+    _reference: parity.Reference | None = field(default=None, repr=False)
+
+    def devices(self) -> list[str]:
+        if self._devices is None:
+            self._devices = list(self.backend.devices())
+        return self._devices
+
+    def reference(self) -> parity.Reference:
+        if self.oracle is None:
+            raise CheckSkipped(f"the {parity.ORACLE!r} oracle backend is not installed")
+        if self._reference is None:
+            self._reference = parity.Reference(self.oracle)
+        return self._reference
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+def plan(backend: Backend, models: dict[str, ModelSpec | str],
+         devices: list[str]) -> list[Planned]:
+    """Every check for ``backend`` on ``devices``; ``models`` are the registered models built at
+    the check input shape (or why one cannot be). Needs no framework import."""
+    def skip(spec: ModelSpec | str) -> str | None:
+        return spec if isinstance(spec, str) else backend.unsupported_reason(spec)
+
+    built = {n: s for n, s in models.items() if isinstance(s, ModelSpec)}
+    supported = {n: s for n, s in built.items() if skip(s) is None}
+    checks = [Planned("registration", "registration"),
+              Planned("capabilities", "capabilities", specs=tuple(built.values()))]
+    for dev in devices:
+        at = f" [{dev}]" if len(devices) > 1 else ""
+        if dev not in backend.supported_devices:
+            checks.append(Planned(f"device {dev}", "none", skip=f"{backend.name} does not "
+                                  f"declare {dev} (supported_devices)"))
+            continue
+        specs = tuple(supported.values())
+        none = None if specs else "no registered model uses only layers this backend declares"
+        probes = tuple(p for p in layer_probes().values()
+                       if backend.unsupported_reason(p) is None)
+        checks += [Planned(f"weights round-trip{at}", "weights", dev, specs, skip=none),
+                   Planned(f"train_step/predict shapes{at}", "steps", dev, specs, skip=none),
+                   Planned(f"determinism{at}", "determinism", dev, specs, skip=none),
+                   Planned(f"gradients{at}", "gradients", dev, probes + specs, skip=none),
+                   Planned(f"synchronize blocks{at}", "synchronize", dev, specs[-1:],
+                           skip=none)]
+        for label, probe in layer_probes().items():
+            checks.append(Planned(f"parity layer {label}{at}", "parity", dev, (probe,),
+                                  skip=backend.unsupported_reason(probe)))
+        for name, spec in models.items():
+            specs = (spec,) if isinstance(spec, ModelSpec) else ()
+            for opt in OPTIMIZERS:
+                checks.append(Planned(f"parity model {name} ({opt}){at}", "parity", dev,
+                                      specs, opt, skip=skip(spec)))
+    return checks
+
+
+def run_check(ctx: Context, check: Planned) -> CheckResult:
+    """Run one planned check; every exception from the backend becomes a ``fail`` row."""
+    if check.skip:
+        return CheckResult(check.name, "skip", check.skip)
+    t0 = time.perf_counter()
+    try:
+        if check.device is not None and check.device not in ctx.devices():
+            raise CheckSkipped(f"no {check.device} device here (devices(): {ctx.devices()})")
+        if not ctx.backend.computes and check.kind in ("parity", "determinism", "gradients"):
+            raise CheckSkipped(f"{ctx.backend.name} declares computes=False")
+        status, detail = "pass", CHECKS[check.kind](ctx, check)
+    except CheckSkipped as exc:
+        status, detail = "skip", str(exc)
+    except CheckFailed as exc:
+        status, detail = "fail", str(exc)
+    except Exception as exc:
+        status, detail = "fail", f"raised {type(exc).__name__}: {exc}"
+    return CheckResult(check.name, status, detail, time.perf_counter() - t0)
+
+
+# -- the checks --------------------------------------------------------------------------------

@@ -1,0 +1,188 @@
+"""The conformance kit: correct backends pass, each contract breach fails the check naming it."""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from benchsuite import cli
+from benchsuite.plugins import load_registry
+from benchsuite.spec import Activation, Dense, Flatten
+from benchsuite.testing import assert_backend_conforms, check_backend, format_results
+from tests.plugins.fake_backends import FakeBackend
+
+EPS = [EntryPoint("numpy", "benchsuite_numpy", "benchsuite"),
+       EntryPoint("null", "benchsuite_null", "benchsuite"),
+       EntryPoint("broken", "tests.plugins.broken_backends", "benchsuite"),
+       EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")]
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry(EPS)
+
+
+def by_name(results):
+    return {r.name: r for r in results}
+
+
+def test_the_numpy_oracle_passes_every_check(registry):
+    results = assert_backend_conforms("numpy", registry=registry, isolate=False)
+    names = set(by_name(results))
+    assert {"registration", "capabilities", "weights round-trip", "train_step/predict shapes",
+            "determinism", "gradients", "synchronize blocks",
+            "parity layer MaxPool2D", "parity model convnet (adam)"} <= names
+    assert all(r.status == "pass" for r in results), format_results(results)
+
+
+def test_null_backend_passes_and_skips_what_it_cannot_compute(registry):
+    results = by_name(assert_backend_conforms("null", registry=registry, isolate=False))
+    assert results["parity model mlp (sgd+momentum)"].status == "skip"
+    assert "computes=False" in results["gradients"].detail
+
+
+@pytest.mark.parametrize("name, check, reason", [
+    ("broken-layout", "weights round-trip",
+     "logreg: weights[0] (layer 1 kernel) has shape (10, 64), canonical is (64, 10)"),
+    ("broken-grad-sign", "gradients",
+     "gradient of weights[0] (Dense kernel of layer 1) has the wrong sign"),
+    ("broken-no-bias-grad", "gradients",
+     "gradient of weights[1] (Dense bias of layer 1) is missing"),
+    ("broken-sync", "synchronize blocks", "synchronize() returned before the work was done"),
+])
+def test_each_contract_breach_fails_the_check_that_names_it(registry, name, check, reason):
+    results = by_name(check_backend(name, registry=registry, isolate=False))
+    assert results[check].status == "fail"
+    assert reason in results[check].detail
+    if name != "broken-sync":  # wrong numbers are caught by parity too
+        assert results["parity model logreg (sgd+momentum)"].status == "fail"
+    else:
+        assert results["parity model logreg (sgd+momentum)"].status == "pass"
+
+
+def test_an_asynchronous_backend_whose_synchronize_waits_passes(registry):
+    results = by_name(check_backend("async-ok", registry=registry, isolate=False))
+    assert results["synchronize blocks"].status == "pass", results["synchronize blocks"]
+    assert all(r.status == "pass" for r in results.values()), format_results(results.values())
+
+
+def test_assert_helper_names_the_failed_check(registry):
+    with pytest.raises(AssertionError) as info:
+        assert_backend_conforms("broken-sync", registry=registry, isolate=False)
+    message = str(info.value)
+    assert "1 benchsuite contract check(s) failed" in message
+    assert "synchronize blocks  FAIL  synchronize() returned before" in message
+
+
+def test_undeclared_layers_are_skipped_with_the_reason(registry):
+    results = by_name(check_backend("fake-dense-only", registry=registry, isolate=False))
+    assert results["capabilities"].status == "pass"
+    assert "refuses Conv2D, MaxPool2D" in results["capabilities"].detail
+    convnet = results["parity model convnet (sgd+momentum)"]
+    assert convnet.status == "skip"
+    assert convnet.detail == "fake-dense-only does not support layer(s): Conv2D, MaxPool2D"
+
+
+def test_a_backend_that_does_not_refuse_undeclared_layers_fails_capabilities(registry):
+    class Lax(FakeBackend):
+        supported_layers = frozenset({Flatten, Dense, Activation})
+
+        def unsupported_reason(self, spec):
+            return None
+
+    results = by_name(check_backend(Lax("lax"), registry=registry))
+    assert results["capabilities"].status == "fail"
+    assert "with Conv2D (undeclared) is not refused" in results["capabilities"].detail
+    assert "given directly" in results["registration"].detail
+
+
+def test_a_crashing_backend_is_a_failed_row_and_the_rest_still_run(registry):
+    t0 = time.perf_counter()
+    results = by_name(check_backend("fake-abort", registry=registry, timeout=60))
+    assert results["registration"].status == "pass"
+    crashed = results["synchronize blocks"]
+    assert crashed.status == "fail"
+    assert "worker killed by signal SIGABRT" in crashed.detail
+    assert "fake: about to abort" in crashed.detail  # the tail of the worker's log
+    assert "parity model convnet (adam)" in results  # checked in a fresh worker
+    assert time.perf_counter() - t0 < 30
+
+
+def test_cli_prints_the_table_and_exits_1_on_a_breach(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_registry", lambda: load_registry(EPS))
+    assert cli.main(["check-plugin", "broken-layout", "--in-process"]) == 1
+    out = capsys.readouterr().out
+    assert "weights round-trip" in out and "FAIL" in out and "canonical is (64, 10)" in out
+    assert "broken-layout: FAILED (" in out
+
+
+def test_cli_exits_0_for_a_conforming_backend_json(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_registry", lambda: load_registry(EPS))
+    assert cli.main(["check-plugin", "numpy", "--json", "--in-process"]) == 0
+    assert '"status": "fail"' not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check-plugin", "jax"], "unknown backend 'jax'"),
+    (["check-plugin", "fake-missing"], "unavailable (pip install fake-framework)"),
+    (["check-plugin", "numpy", "--device", "tpu"], "unknown device 'tpu'"),
+    (["check-plugin", "numpy", "--variant", "xla"], "has no variant 'xla'"),
+    (["check-plugin", "numpy", "--timeout", "0"], "--timeout must be > 0"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, message):
+    monkeypatch.setattr(cli, "_registry", lambda: load_registry(EPS))
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("benchsuite: error: ") and message in err[0]
+
+
+@pytest.mark.parametrize("isolate, reason", [
+    (True, "fake-broken-setup worker did not start: RuntimeError: fake runtime failed"),
+    (False, "fake-broken-setup did not start: RuntimeError: fake runtime failed"),
+])
+def test_a_backend_that_cannot_start_fails_every_check_with_the_reason(registry, isolate,
+                                                                        reason):
+    results = check_backend("fake-broken-setup", registry=registry, isolate=isolate)
+    assert len(results) > 10 and all(r.status == "fail" for r in results)
+    assert all(reason in r.detail for r in results)
+
+
+def test_a_model_that_cannot_be_built_at_the_check_shape_is_a_skip_row():
+    from benchsuite.errors import SpecError
+    from benchsuite.plugins import ModelEntry
+
+    def big(input_shape, classes):
+        raise SpecError("needs at least 32x32 inputs")
+
+    reg = load_registry(EPS[:1])
+    reg.models = {"big": ModelEntry("big", big, "", "elsewhere")}
+    results = by_name(check_backend("numpy", registry=reg, isolate=False))
+    assert results["parity model big (adam)"].status == "skip"
+    assert "big cannot be built at (8, 8, 1): needs at least 32x32" in \
+        results["parity model big (adam)"].detail
+    assert results["weights round-trip"].status == "skip"  # no model left to check with
+
+
+def test_a_hanging_check_times_out_as_a_row_and_the_next_runs_in_a_fresh_worker(registry):
+    from benchsuite.conformance import Planned
+    from benchsuite.spec import logreg
+    from benchsuite.testing import _isolated
+
+    spec = logreg((8, 8, 1), 10)
+    checks = [Planned("weights round-trip", "weights", "cpu", (spec,)),
+              Planned("registration", "registration")]
+    hung, after = _isolated(registry, "fake-hang", lambda found: checks, None, 1, timeout=1.0,
+                            on_result=None)
+    assert hung.status == "fail" and hung.detail.startswith("no result after 1 s")
+    assert after.status == "pass" and "fake-hang 0.0-fake" in after.detail
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_every_declared_device_present_is_checked_by_default(registry, isolate):
+    names = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=isolate)}
+    assert {"synchronize blocks [cpu]", "synchronize blocks [cuda]"} <= names
+    only = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=False,
+                                          devices=["cuda"])}
+    assert "synchronize blocks" in only and "synchronize blocks [cpu]" not in only
