@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,16 +118,8 @@ def test_per_node_runs_everything_on_every_node_and_the_report_compares_them(clu
 def test_a_node_killed_mid_case_gives_a_lost_row_and_a_retry_elsewhere(cluster, tmp_path):
     victim = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
-    # Cases long enough (> 1 s each) that every node is mid-case when the victim is killed.
-    args = [a if a != "0.01" else "0.3" for a in QUICK]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchsuite", "run", "--executor", "ray", "--ray-address",
-         cluster.address, *args, "--repeats", "3", "-o", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_run(cluster, tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while not list(tmp_path.glob("*.json")) and time.monotonic() < deadline:
-            time.sleep(0.1)  # the file appears once the agents hold their nodes
         time.sleep(1.0)  # each of the 3 nodes is in its first case now
         cluster.remove_node(victim, allow_graceful=False)
         _, err = proc.communicate(timeout=120)
@@ -179,3 +172,65 @@ def test_lost_rows_are_valid_and_resume_runs_them_again(tmp_path):
     assert [c.spec.name for c in remaining] == ["mlp"]
     assert json.loads(json.dumps(runner.Settings.from_dict(run["settings"]).to_dict())) == \
         run["settings"]
+
+
+def start_run(cluster, out: Path, *args: str) -> subprocess.Popen:
+    """A long-cased quick suite in the background (each case > 1 s), and the moment its
+    results file exists (the agents hold their nodes then)."""
+    slow = [a if a != "0.01" else "0.3" for a in QUICK]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchsuite", "run", "--executor", "ray", "--ray-address",
+         cluster.address, *slow, "--repeats", "3", *args, "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not list(out.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return proc
+
+
+@pytest.mark.ray
+def test_per_node_interrupted_then_resumed_completes_each_node(cluster, tmp_path):
+    proc = start_run(cluster, tmp_path, "--per-node", "--mode", "train")
+    try:
+        (path,) = tmp_path.glob("*.json")
+        deadline = time.monotonic() + 60
+        while not results.read(path)["cases"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    kept = results.read(path)
+    assert kept["status"] == "interrupted" and 1 <= len(kept["cases"]) < 4
+    done = subprocess.run([sys.executable, "-m", "benchsuite", "run", "--resume", str(path),
+                           "--ray-address", cluster.address],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    final = results.read(path)
+    assert final["status"] == "complete" and final["cases"][:len(kept["cases"])] == kept["cases"]
+    per_node = defaultdict(list)
+    for c in final["cases"]:
+        per_node[c["node"]["id"]].append(c["model"])
+    assert len(per_node) == 2 and all(sorted(m) == ["logreg", "mlp"] for m in per_node.values())
+
+
+@pytest.mark.ray
+def test_per_node_a_dead_node_has_nowhere_else_to_go_its_cases_are_lost(cluster, tmp_path):
+    victim = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    proc = start_run(cluster, tmp_path, "--per-node", "--mode", "train")
+    try:
+        time.sleep(1.0)
+        cluster.remove_node(victim, allow_graceful=False)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, err  # lost cases that could not be retried
+    doc = only_file(tmp_path)
+    on_victim = [c for c in doc["cases"] if c["node"]["id"] == victim.node_id]
+    assert [c["status"] for c in on_victim] == ["lost", "lost"]
+    assert "mid-case" in on_victim[0]["error"] and not on_victim[0]["retried"]
+    assert "died earlier" in on_victim[1]["error"]
+    others = [c for c in doc["cases"] if c["node"]["id"] != victim.node_id]
+    assert len(others) == 4 and all(c["status"] == "ok" for c in others)
