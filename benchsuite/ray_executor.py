@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from benchsuite.plugins import Registry
     from benchsuite.runner import Case, Settings
 
+log = logging.getLogger(__name__)
 INSTALL_HINT = "--executor ray needs Ray on this machine: pip install benchsuite[ray]"
 OPT_IN_RESOURCE = "benchsuite"  # when any node declares it, only those nodes are used
 AGENT_START_TIMEOUT = 120.0  # s for every agent to get its node (it waits for free CPUs)
@@ -146,11 +148,15 @@ class RayExecutor:
         for ref in ready:
             try:
                 info = ray.get(ref)
-            except ray.exceptions.RayError:
-                continue  # its node went away while starting: it takes no part
+            except ray.exceptions.RayError as exc:  # benchsuite missing there, node gone...
+                log.warning("a Ray node takes no part: its benchsuite agent did not start "
+                            "(%s)", str(exc).strip().splitlines()[-1] if str(exc) else exc)
+                continue
             agents[pending[ref]] = info["node"]
             nodes_doc[info["node"]["id"]] = {**info["node"], "environment": info["environment"]}
         for ref in late:  # its node's CPUs stayed busy: leave it out rather than wait forever
+            log.warning("a Ray node takes no part: its CPUs stayed busy for %g s",
+                        AGENT_START_TIMEOUT)
             ray.kill(pending[ref])
         if not agents:
             raise UsageError(f"no Ray node was free to run cases within "

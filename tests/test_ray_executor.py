@@ -236,3 +236,20 @@ def test_per_node_a_dead_node_has_nowhere_else_to_go_its_cases_are_lost(cluster,
     assert "died earlier" in on_victim[1]["error"]
     others = [c for c in doc["cases"] if c["node"]["id"] != victim.node_id]
     assert len(others) == 4 and all(c["status"] == "ok" for c in others)
+
+
+def test_results_from_two_machines_are_never_pooled_in_the_report(tmp_path):
+    from benchsuite import report
+    from tests.resultdocs import make_run, write
+
+    for host, scale in (("fast", 2.0), ("slow", 1.0)):
+        cases = [{"backend": "numpy", "samples": [scale * 100 + i for i in range(5)]}]
+        write(make_run(cases, hostname=host), tmp_path / f"{host}.json")
+    titles = dict(report.tables(results.load(tmp_path)))
+    tp = titles["Throughput, samples/s [95% CI of the median]"]
+    assert sorted(tp.columns) == ["numpy@fast", "numpy@slow"]
+    machines = titles["Machines"].reset_index()
+    assert machines["machine"].tolist() == ["fast", "slow"] and machines["ok"].tolist() == [1, 1]
+    one = dict(report.tables(results.load(tmp_path / "fast.json")))
+    assert "Machines" not in one and list(one["Throughput, samples/s [95% CI of the median]"]
+                                          .columns) == ["numpy"]
