@@ -115,6 +115,7 @@ class RayExecutor:
             ray.init(address=settings.ray_address, log_to_driver=False,
                      logging_level="WARNING", configure_logging=True)
         self.dead: set[Any] = set()
+        self.dispatched = 0
         # A resumed run keeps its first choice (its --threads, or each node's own cores).
         threads_from_node = (run.get("executor") or {}).get("threads_from_node",
                                                             threads_from_node)
@@ -174,15 +175,9 @@ class RayExecutor:
         queues = {a: shared if self.settings.placement == "spread" else
                   collections.deque((c, 1) for c in cases if not self._done_on(a, c))
                   for a in self.agents}
-        idle, inflight, started = list(self.agents), {}, 0
+        idle, inflight = list(self.agents), {}
         while True:
-            for agent in [a for a in idle if queues[a]]:
-                case, attempt = queues[agent].popleft()
-                idle.remove(agent)
-                if on_start:
-                    on_start(started, case)
-                started += 1
-                inflight[agent.run.remote(case)] = (agent, case, attempt)
+            self._dispatch(idle, queues, inflight, on_start)
             if not inflight:
                 break
             (ref,), _ = ray.wait(list(inflight), num_returns=1)
@@ -204,6 +199,17 @@ class RayExecutor:
             while queue:
                 case, _ = queue.popleft()
                 yield case, self._row(case, agent, "lost", "no live Ray node left to run it")
+
+    def _dispatch(self, idle: list, queues: dict, inflight: dict,
+                  on_start: Callable[[int, Case], None] | None) -> None:
+        """Each idle agent with work waiting takes its next case."""
+        for agent in [a for a in idle if queues[a]]:
+            case, attempt = queues[agent].popleft()
+            idle.remove(agent)
+            if on_start:
+                on_start(self.dispatched, case)
+            self.dispatched += 1
+            inflight[agent.run.remote(case)] = (agent, case, attempt)
 
     def _node_died(self, agent, case: Case, attempt: int, exc: Exception, queues
                    ) -> Iterator[tuple[Case, dict[str, Any]]]:
