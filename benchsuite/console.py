@@ -117,15 +117,21 @@ def print_results(run: dict[str, Any]) -> None:
             "samples/s [95% CI]", "ms/step", "GFLOP/s", "cv", "parity")
     for col in cols:
         t.add_column(col, justify="right" if col in cols[5:] and col != "status" else "left")
+    on_nodes = any(c.get("node") for c in run["cases"])  # a Ray run: say where each ran
+    if on_nodes:
+        t.add_column("node")
     problems = []
     for c in run["cases"]:
         tp = c.get("throughput")
+        node = c.get("node") or {}
         t.add_row(escape(c["backend"]), escape(c.get("variant") or "-"), escape(c["model"]),
                   c["mode"], c["device"], str(c["batch_size"]), c["status"], _fmt_rate(tp),
                   f"{c['step_ms']:.2f}" if c.get("step_ms") else "-",
                   f"{c['gflops']:.1f}" if c.get("gflops") else "-",
                   (f"{100 * tp['cv']:.1f}%" + (" !" if tp["unstable"] else "")) if tp else "-",
-                  _fmt_parity(c.get("parity")))
+                  _fmt_parity(c.get("parity")),
+                  *([escape(f"{node.get('hostname')}/{str(node.get('id'))[:6]}")]
+                    if on_nodes else []))
         if c.get("error"):
             problems.append(f"{c['backend']} {c['model']} {c['mode']} {c['device']} "
                             f"b{c['batch_size']}: {c['status']}: {c['error']}")

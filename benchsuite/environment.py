@@ -120,3 +120,11 @@ def fingerprint() -> dict[str, object]:
         "gpus": gpus(),
         "backends": {},
     }
+
+
+def hardware(env: dict) -> str | None:
+    """A fingerprint's hardware in one line: CPU model × usable cores, and its GPUs."""
+    if not env.get("cpu"):
+        return None
+    gpus = ", ".join(str(g.get("name")) for g in env.get("gpus") or [])
+    return f"{env['cpu']} ×{env.get('cores_usable')}" + (f" + {gpus}" if gpus else "")

@@ -28,10 +28,34 @@ def ok_rows(df: pd.DataFrame, include_null: bool = False) -> pd.DataFrame:
 
 
 def labels(df: pd.DataFrame) -> pd.Series:
-    """``backend``, or ``backend[variant]`` when a backend appears with several variants."""
+    """``backend``, or ``backend[variant]`` when a backend appears with several variants; and
+    ``@machine`` after it when the results come from more than one machine, so that numbers
+    from different hardware are never merged into one."""
     several = df.groupby("backend")["variant"].nunique()
-    return df.apply(lambda r: f"{r['backend']}[{r['variant']}]"
-                    if several.get(r["backend"], 1) > 1 else r["backend"], axis=1)
+    out = df.apply(lambda r: f"{r['backend']}[{r['variant']}]"
+                   if several.get(r["backend"], 1) > 1 else r["backend"], axis=1)
+    machine = machines(df)
+    return out + "@" + machine if machine.nunique() > 1 else out
+
+
+def machines(df: pd.DataFrame) -> pd.Series:
+    """Each row's machine: its host name, with the Ray node id's first 6 characters when one
+    host name stands for several nodes (several raylets on one host)."""
+    host = df["machine"].fillna("?").astype(str)
+    node = df["node_id"].fillna("").astype(str)
+    shared = node.groupby(host).transform("nunique") > 1
+    return host.where(~shared, host + "/" + node.str[:6])
+
+
+def machines_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The machines the results come from (only when there are several): hardware, cases."""
+    if df.empty or machines(df).nunique() < 2:
+        return pd.DataFrame()
+    data = df.assign(machine_label=machines(df))
+    counts = data.pivot_table(index=["machine_label", "hardware"], columns="status",
+                              values="model", aggfunc="count", fill_value=0)
+    counts.columns.name = None
+    return counts.rename_axis(["machine", "hardware"])
 
 
 def throughput_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -101,6 +125,7 @@ def tables(df: pd.DataFrame, baseline: str | None = None) -> list[tuple[str, pd.
     """(title, table) pairs, in report order; empty tables are left out."""
     base = baseline or _default_baseline(df)
     out = [
+        ("Machines", machines_table(df)),
         ("Throughput, samples/s [95% CI of the median]", throughput_table(df)),
         (f"Speed-up against {base}", speedup_table(df, base) if base else pd.DataFrame()),
         ("Efficiency, % of the framework's own GEMM peak", _pivot(df, "efficiency", 100, 1)),
@@ -151,19 +176,29 @@ def environment_summary(runs: list[tuple[Path, dict[str, Any]]]) -> list[dict[st
     """The fingerprint of each results file, flattened for display."""
     out = []
     for p, run in runs:
-        env = run.get("environment", {})
-        out.append({
-            "file": p.name, "run": run.get("run_id"), "started": run.get("started"),
+        # A Ray run: the fingerprint of each node its cases ran on (the driver's is not one).
+        threads = (run.get("settings") or {}).get("threads")
+        nodes = [(f"{n.get('hostname')}/{i[:6]}", n["environment"], n.get("threads"))
+                 for i, n in (run.get("nodes") or {}).items()]
+        for node, env, used in nodes or [(None, run.get("environment", {}), threads)]:
+            out.append(_environment_row(p, run, env, node, used))
+    return out
+
+
+def _environment_row(p: Path, run: dict[str, Any], env: dict[str, Any], node: str | None,
+                     threads: int | None) -> dict[str, Any]:
+    row = {"file": p.name, "run": run.get("run_id")}
+    if node:
+        row["node"] = node
+    return {**row, "started": run.get("started"),
             "cpu": env.get("cpu"), "cores": env.get("cores_usable"),
-            "threads": (run.get("settings") or {}).get("threads"),
-            "memory_gib": env.get("memory_gib"), "os": env.get("os"),
+            "threads": threads, "memory_gib": env.get("memory_gib"), "os": env.get("os"),
             "python": env.get("python"), "git": env.get("git_revision"),
             "packages": json.dumps(env.get("packages", {}), sort_keys=True),
             "backends": json.dumps({k: v.get("version") for k, v in
                                     (env.get("backends") or {}).items()}, sort_keys=True),
             "gpus": json.dumps(env.get("gpus")),
-        })
-    return out
+    }
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}

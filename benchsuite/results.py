@@ -22,10 +22,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from benchsuite.environment import hardware
 from benchsuite.errors import ResultsError
 
 SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed", "skipped", "crashed", "timeout", "oom")
+# "lost": the Ray node running the case died mid-case (the case is retried elsewhere once).
+STATUSES = ("ok", "failed", "skipped", "crashed", "timeout", "oom", "lost")
 CASE_KEYS = ("backend", "model", "mode", "device", "batch_size", "status", "error", "throughput")
 THROUGHPUT_KEYS = ("median", "ci_low", "ci_high", "samples")
 
@@ -37,7 +39,7 @@ COLUMNS = (
     "efficiency", "n_params", "threads", "optimizer", "import_s", "build_s", "first_step_s",
     "warmup_steps", "peak_rss_mib", "peak_device_mib", "latency_p50_ms", "latency_p90_ms",
     "latency_p99_ms", "latency_quantiles_ms", "parity_passed", "parity_max_deviation",
-    "null_backend", "started",
+    "null_backend", "started", "node_id", "machine", "hardware",
 )
 
 
@@ -139,6 +141,8 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
     samples = tp.get("samples") or []
     memory, latency = case.get("memory") or {}, case.get("latency") or {}
     par = case.get("parity") or {}
+    env = run.get("environment") or {}
+    node = case.get("node") or {}  # cases run on a Ray cluster carry the node they ran on
     return {
         "run_id": run.get("run_id"), "file": file, "backend": case["backend"],
         "backend_version": case.get("backend_version"), "variant": case.get("variant"),
@@ -163,6 +167,8 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
         "latency_quantiles_ms": latency.get("quantiles_ms"), "parity_passed": par.get("passed"),
         "parity_max_deviation": par.get("max_deviation"),
         "null_backend": bool(case.get("null_backend", False)), "started": run.get("started"),
+        "node_id": node.get("id"), "machine": node.get("hostname") or env.get("hostname"),
+        "hardware": node.get("hardware") or hardware(env),
     }
 
 

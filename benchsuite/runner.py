@@ -34,6 +34,8 @@ from benchsuite.worker import InProcessWorker, SubprocessWorker, WorkerError
 MODES = ("train", "infer", "latency")  # latency: predict at batch 1, every step timed
 DEFAULT_MODES = ("train", "infer")
 DATASETS = ("synthetic", "digits")
+EXECUTORS = ("local", "ray")
+PLACEMENTS = ("spread", "per-node")
 
 
 @dataclass
@@ -58,6 +60,9 @@ class Settings:
     memory_limit_gib: float | None = None  # per worker (RLIMIT_DATA); None: no limit
     gemm_size: int = 2048  # n of the n×n×n matmul that calibrates the peak GFLOP/s
     processes: int = 1  # > 1: every case runs in that many fresh workers, samples pooled
+    executor: str = "local"  # or "ray": cases run on the nodes of a Ray cluster
+    placement: str = "spread"  # ray: "spread" cases over nodes, or "per-node": all on each
+    ray_address: str | None = None  # ray: the cluster to join (None: RAY_ADDRESS or a new one)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Settings:
@@ -80,7 +85,8 @@ class Settings:
                 "variants": list(self.variants), "parity": self.parity,
                 "isolate": self.isolate, "timeout": self.timeout,
                 "memory_limit_gib": self.memory_limit_gib, "gemm_size": self.gemm_size,
-                "processes": self.processes}
+                "processes": self.processes, "executor": self.executor,
+                "placement": self.placement, "ray_address": self.ray_address}
 
 
 @dataclass
@@ -165,6 +171,12 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
         raise UsageError("--min-time and --timeout must be > 0")
     if settings.memory_limit_gib is not None and not settings.memory_limit_gib > 0:
         raise UsageError("--memory-limit must be > 0 (GiB)")
+    if settings.executor not in EXECUTORS or settings.placement not in PLACEMENTS:
+        raise UsageError(f"unknown executor {settings.executor!r} or placement "
+                         f"{settings.placement!r} (valid: {', '.join(EXECUTORS)}; "
+                         f"{', '.join(PLACEMENTS)})")
+    if settings.executor != "ray" and (settings.placement != "spread" or settings.ray_address):
+        raise UsageError("--per-node and --ray-address need --executor ray")
     if settings.data not in DATASETS:
         raise UsageError(f"unknown data set {settings.data!r} (valid: {', '.join(DATASETS)})")
     explicit = bool(settings.backends)
@@ -293,17 +305,19 @@ def output_path(folder: Path, run: dict[str, Any]) -> Path:
 def execute(
     registry: Registry, cases: list[Case], settings: Settings, path: Path,
     run: dict[str, Any], on_case: Callable[[int, Case, dict[str, Any]], None] | None = None,
-    on_start: Callable[[int, Case], None] | None = None,
+    on_start: Callable[[int, Case], None] | None = None, executor: Any = None,
 ) -> dict[str, Any]:
-    """Run ``cases`` in order, saving ``run`` to ``path`` after each one."""
-    pool = _Workers(registry, settings, run)
+    """Run ``cases``, saving ``run`` to ``path`` after each record.
+
+    ``executor`` yields ``(case, record)`` pairs as cases finish (``stream``) and is closed at
+    the end; the default runs them here in order, one worker process per backend. The Ray
+    executor (:mod:`benchsuite.ray_executor`) streams records from a cluster's nodes instead:
+    saving, interruption and ``--resume`` are the same for both."""
+    pool = executor or _Workers(registry, settings, run)
     run["status"] = "running"
     results.save(run, path)
     try:
-        for i, case in enumerate(cases):
-            if on_start:
-                on_start(i, case)
-            record = pool.run(case)
+        for i, (case, record) in enumerate(pool.stream(cases, on_start)):
             run["cases"].append(record)
             results.save(run, path)
             if on_case:
@@ -346,8 +360,12 @@ def resume(registry: Registry, path: Path) -> tuple[dict[str, Any], Path, list[C
         settings = Settings.from_dict(doc["settings"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{path}: cannot read its settings ({exc})") from None
-    done = {key_of_record(c) for c in doc["cases"]}
-    remaining = [c for c in plan(registry, settings) if key_of(c) not in done]
+    # A ``lost`` row (its node died mid-case, on a Ray cluster) is not a result: run it again.
+    # Per-node Ray runs get the whole plan and leave out, node by node, what each node did.
+    done = {key_of_record(c) for c in doc["cases"] if c["status"] != "lost"}
+    cases = plan(registry, settings)
+    remaining = cases if settings.placement == "per-node" else [
+        c for c in cases if key_of(c) not in done]
     doc.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return doc, path, remaining, settings
 
@@ -360,6 +378,13 @@ class _Workers:
         self.workers: dict[str, Any] = {}
         self.broken: dict[str, str] = {}
         self.log_dir = Path(tempfile.mkdtemp(prefix="benchsuite-workers-"))
+
+    def stream(self, cases: list[Case], on_start: Callable[[int, Case], None] | None = None):
+        """The local executor: the cases in order, here, as ``(case, record)``."""
+        for i, case in enumerate(cases):
+            if on_start:
+                on_start(i, case)
+            yield case, self.run(case)
 
     def run(self, case: Case) -> dict[str, Any]:
         backend = self.registry.backend(case.backend)
