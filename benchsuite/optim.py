@@ -7,6 +7,11 @@ All backends train with softmax cross-entropy averaged over the batch::
 and one of the two optimizers below, whose update rules are written out here and implemented
 in NumPy by :func:`apply_update` (the NumPy backend uses exactly this code, so it is the oracle).
 
+Both take an optional L2 penalty, added to the gradient of every parameter (biases too) before
+the update, as ``torch.optim``'s ``weight_decay`` does (default 0: no penalty)::
+
+    g ← ∇loss + weight_decay · p
+
 SGD with momentum (PyTorch's convention; velocity starts at 0)::
 
     v ← momentum · v + g
@@ -18,7 +23,7 @@ Adam (Kingma & Ba, bias-corrected, eps outside the square root; t counts from 1)
     v ← β2 · v + (1 − β2) · g²
     p ← p − lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps)
 
-There is no weight decay, no gradient clipping, no learning-rate schedule.
+There is no decoupled (AdamW) decay, no gradient clipping, no learning-rate schedule.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class SGD:
 
     lr: float = 0.01
     momentum: float = 0.9
+    weight_decay: float = 0.0
     name: str = "sgd"
 
 
@@ -47,6 +53,7 @@ class Adam:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+    weight_decay: float = 0.0
     name: str = "adam"
 
 
@@ -96,6 +103,8 @@ def apply_update(
 ) -> None:
     """Update ``params`` in place by the formulas in this module's docstring."""
     state.step += 1
+    if opt.weight_decay:
+        grads = [g + opt.weight_decay * p for g, p in zip(grads, params)]
     if isinstance(opt, SGD):
         for p, g, v in zip(params, grads, state.first):
             v *= opt.momentum

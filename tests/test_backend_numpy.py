@@ -197,3 +197,25 @@ def test_backend_facts():
         b.build(S.logreg(), "cuda", SGD())
     in_effect = b.set_threads(1)
     assert in_effect and set(in_effect.values()) == {1}
+
+
+@pytest.mark.parametrize("opt", [SGD(lr=0.1, momentum=0.9, weight_decay=0.3),
+                                 Adam(lr=0.01, weight_decay=0.3)])
+def test_weight_decay_adds_the_l2_gradient(opt):
+    """g ← ∇ + λ·p, then the plain update: the same as a decay-free step on that gradient."""
+    from dataclasses import replace
+
+    from benchsuite.optim import OptimizerState, apply_update
+
+    rng = np.random.default_rng(0)
+    p = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    g = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    decayed, plain = [a.copy() for a in p], [a.copy() for a in p]
+    s1, s2 = OptimizerState(decayed), OptimizerState(plain)
+    for _ in range(3):
+        g_l2 = [gi + 0.3 * pi for gi, pi in zip(g, plain)]
+        apply_update(opt, decayed, g, s1)
+        apply_update(replace(opt, weight_decay=0.0), plain, g_l2, s2)
+    for a, b in zip(decayed, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert not np.allclose(decayed[0], p[0])

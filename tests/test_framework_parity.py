@@ -92,6 +92,13 @@ def test_canonical_models_match_the_oracle(backend, spec, optimizer):
     assert_parity(backend, spec, optimizer)
 
 
+@pytest.mark.parametrize("optimizer", [SGD(lr=0.05, momentum=0.9, weight_decay=0.05),
+                                       Adam(lr=0.001, weight_decay=0.05)],
+                         ids=["sgd-momentum-l2", "adam-l2"])
+def test_weight_decay_matches_the_oracle(backend, optimizer):
+    assert_parity(backend, MODELS["mlp"], optimizer)
+
+
 def test_weights_round_trip_in_canonical_layout(backend):
     assert_round_trip(backend)
 

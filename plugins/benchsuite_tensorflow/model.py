@@ -89,6 +89,8 @@ class TensorFlowModel(Model):
     def _apply(self, grads) -> None:
         """The update formulas of benchsuite.optim, verbatim."""
         opt = self.opt
+        if opt.weight_decay:
+            grads = [g + opt.weight_decay * var for g, var in zip(grads, self.vars)]
         if isinstance(opt, SGD):
             for var, g, v in zip(self.vars, grads, self.first):
                 v.assign(opt.momentum * v + g)

@@ -76,8 +76,10 @@ def chw_rows_to_hwc(kernel: np.ndarray, hwc: tuple[int, int, int]) -> np.ndarray
 def make_optimizer(opt: Optimizer, params) -> torch.optim.Optimizer:
     """torch.optim's SGD and Adam implement exactly the formulas in benchsuite.optim."""
     if isinstance(opt, SGD):
-        return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum)
-    return torch.optim.Adam(params, lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps)
+        return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum,
+                               weight_decay=opt.weight_decay)
+    return torch.optim.Adam(params, lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps,
+                            weight_decay=opt.weight_decay)
 
 
 class TorchModel(Model):

@@ -95,6 +95,7 @@ class TapeModel(Model):
         self.t += 1
         o = self.opt
         for p, g, (m, v) in zip(self.params, self.grads, self.moments):
+            g = g + o.weight_decay * p  # L2 penalty (0 unless asked for)
             if isinstance(o, SGD):  # v = momentum v + g; p -= lr v
                 m *= o.momentum
                 m += g
