@@ -59,12 +59,13 @@ class Recipe:
 
 
 #: Tuned once on digits with the NumPy backend, then used unchanged for every backend: logreg's
-#: learning rate and budget on a validation split of the training images; the convnet's shape
+#: learning rate, L2 penalty and budget on a validation split of the training images (without
+#: the penalty it overfits: 95.3% test, like scikit-learn's unpenalised fit); the convnet's shape
 #: among 8 candidates (3x3 kernels and more filters suit 8x8 images; its 5x5 default is for
 #: 28x28). The targets are the issue's.
 RECIPES: dict[str, dict[str, Recipe]] = {
     "digits": {
-        "logreg": Recipe({}, Adam(lr=0.005), 40, 0.96),
+        "logreg": Recipe({}, Adam(lr=0.01, weight_decay=3e-4), 60, 0.96),
         "mlp": Recipe({}, Adam(lr=0.001), 30, 0.975),
         "convnet": Recipe({"filters": [64, 128], "kernel_size": 3}, Adam(lr=0.001), 30, 0.985),
     },

@@ -95,7 +95,9 @@ def gradient_norms(runs) -> pd.DataFrame:
 
 def accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per data set × model × backend: final test accuracy (median, min–max over seeds), the
-    target, how many seeds reached it, and the median time (and epochs) to reach it."""
+    target, whether the median seed reached it within the budget (MLPerf's criterion) and how
+    many seeds did, whether the median final accuracy is still above it, and the median time
+    (and epochs) to reach it."""
     ok = df[(df["task"] == "accuracy") & (df["status"] == "ok")]
     if ok.empty:
         return pd.DataFrame()
@@ -109,8 +111,10 @@ def accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
             "test accuracy % (median)": round(acc.median(), 2),
             "min–max": f"{acc.min():.2f}–{acc.max():.2f}", "seeds": len(g),
             "target %": None if pd.isna(target) else round(100 * target, 2),
-            "met (median)": None if pd.isna(target) else bool(acc.median() >= 100 * target),
+            # MLPerf's criterion: the run reaches the target within its budget (median seed)
+            "met (median)": None if pd.isna(target) else bool(2 * reached.sum() >= len(g)),
             "reached in": f"{int(reached.sum())}/{len(g)}",
+            "final ≥ target": None if pd.isna(target) else bool(acc.median() >= 100 * target),
             "time to target s (median)": _median_or_none(g["time_to_target_s"], 3),
             "epochs to target (median)": _median_or_none(g["epochs_to_target"], 1),
             "training s (median)": round(float(g["train_s"].median()), 3),
@@ -144,6 +148,7 @@ def gradients_table(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     cols = ["grad_first_init", "grad_last_init", "grad_ratio_init", "grad_ratio_epoch1",
             "final_test_accuracy"]
+    ok = ok.assign(depth=ok["depth"].astype(int))
     t = ok.groupby(["activation", "depth", "backend"])[cols].median().astype(float)
     t["final_test_accuracy"] = (100 * t["final_test_accuracy"]).round(2)
     t = t.rename(columns={"grad_first_init": "‖∇W first‖ init", "grad_last_init":

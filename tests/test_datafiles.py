@@ -95,7 +95,7 @@ def test_wrong_checksum_names_the_file(tmp_path, rng):
 def test_label_image_count_mismatch(tmp_path, rng, published):
     written = write_idx(tmp_path / "mnist", rng, labels_short=2)
     published("mnist", written["sums"])
-    with pytest.raises(DataError, match="10 labels but train-images-idx3-ubyte.gz holds 12"):
+    with pytest.raises(DataError, match=r"10 labels but train-images-idx3-ubyte\.gz holds 12"):
         datafiles.load("mnist", tmp_path)
 
 
@@ -144,7 +144,7 @@ def write_cifar_archive(folder: Path, rng) -> tuple[dict, np.ndarray, np.ndarray
 def test_cifar_binary_archive_read_in_place(tmp_path, rng, published):
     sums, labels, images = write_cifar_archive(tmp_path / "cifar10", rng)
     published("cifar10", sums)
-    x_train, y_train, x_test, y_test = datafiles.load("cifar10", tmp_path)
+    x_train, y_train, x_test, _ = datafiles.load("cifar10", tmp_path)
     assert x_train.shape == (15, 32, 32, 3) and x_test.shape == (3, 32, 32, 3)
     np.testing.assert_array_equal(y_train[:3], labels)
     # CHW on disk → HWC: pixel (row 5, col 7) of the green plane of image 0
@@ -162,7 +162,7 @@ def test_cifar_extracted_folder_and_bad_record_size(tmp_path, rng):
         (folder / name).write_bytes(raw)
         lines.append(f"{digest(raw)}  {name}\n")
     (folder / "SHA256SUMS").write_text("".join(lines))
-    with pytest.raises(DataError, match="test_batch.bin: 6145 bytes is not a whole number"):
+    with pytest.raises(DataError, match=r"test_batch\.bin: 6145 bytes is not a whole number"):
         datafiles.load("cifar10", tmp_path)
 
 
@@ -179,7 +179,7 @@ def test_download_from_a_mirror_verifies_and_writes_the_manifest(tmp_path, rng, 
 def test_download_rejects_a_file_with_the_wrong_digest(tmp_path, rng, published):
     written = write_idx(tmp_path / "mirror", rng)
     published("mnist", {**written["sums"], "t10k-labels-idx1-ubyte.gz": "0" * 64})
-    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: could not download"):
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: could not download"):
         datafiles.download("mnist", tmp_path / "data", mirror=(tmp_path / "mirror").as_uri(),
                            log=lambda line: None)
     assert not (tmp_path / "data" / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
