@@ -15,7 +15,14 @@ from typing import Any
 
 from benchsuite import parity
 from benchsuite.backend import Backend
-from benchsuite.checks import CHECKS, OPTIMIZERS, CheckFailed, CheckSkipped, layer_probes
+from benchsuite.checks import (
+    CHECKS,
+    L2_OPTIMIZER,
+    OPTIMIZERS,
+    CheckFailed,
+    CheckSkipped,
+    layer_probes,
+)
 from benchsuite.spec import ModelSpec
 
 
@@ -104,9 +111,10 @@ def plan(backend: Backend, models: dict[str, ModelSpec | str],
         for label, probe in layer_probes().items():
             checks.append(Planned(f"parity layer {label}{at}", "parity", dev, (probe,),
                                   skip=backend.unsupported_reason(probe)))
+        first = next(iter(models), None)
         for name, spec in models.items():
             specs = (spec,) if isinstance(spec, ModelSpec) else ()
-            for opt in OPTIMIZERS:
+            for opt in [*OPTIMIZERS, *(L2_OPTIMIZER if name == first else ())]:
                 checks.append(Planned(f"parity model {name} ({opt}){at}", "parity", dev,
                                       specs, opt, skip=skip(spec)))
     return checks

@@ -6,6 +6,7 @@ that thing is the one that must fail:
 * ``broken-layout`` returns Dense kernels as (out, in), PyTorch's layout, from get_weights;
 * ``broken-grad-sign`` descends along the negated kernel gradient of the first Dense layer;
 * ``broken-no-bias-grad`` never updates biases (their gradients are dropped);
+* ``broken-no-decay`` trains as if ``weight_decay`` were always 0;
 * ``async-ok`` runs every step on a background thread, and synchronize joins it (correct);
 * ``broken-sync`` is the same asynchronous backend with a synchronize that does not wait.
 """
@@ -65,6 +66,15 @@ def changed_gradients(change):
                 return change(super().backward(caches, dlogits), self.spec.parameters())
         return Model
     return patch
+
+
+def ignoring_weight_decay(base):
+    from dataclasses import replace
+
+    class Model(base):
+        def __init__(self, spec, optimizer, *args, **kwargs):
+            super().__init__(spec, replace(optimizer, weight_decay=0.0), *args, **kwargs)
+    return Model
 
 
 def negate_first_kernel(grads, infos):
@@ -132,5 +142,6 @@ def benchsuite_register_backends(register):
     register(_Oracle("broken-layout", transposed_dense_kernels))
     register(_Oracle("broken-grad-sign", changed_gradients(negate_first_kernel)))
     register(_Oracle("broken-no-bias-grad", changed_gradients(drop_biases)))
+    register(_Oracle("broken-no-decay", ignoring_weight_decay))
     register(AsyncBackend("async-ok", waits=True))
     register(AsyncBackend("broken-sync", waits=False))
