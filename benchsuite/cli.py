@@ -89,6 +89,18 @@ def list_cmd(as_json: bool, probe: bool) -> int:
 
 # -- run -----------------------------------------------------------------------------------
 
+def _resume_and_output(what: str):
+    """The --resume FILE and -o/--output DIR options of commands that write a results file."""
+    def decorate(fn):
+        fn = click.option("-o", "--output", default="results", show_default=True,
+                          type=click.Path(file_okay=False, path_type=Path),
+                          help="Folder for results.")(fn)
+        return click.option("--resume", type=click.Path(dir_okay=False, path_type=Path),
+                            default=None,
+                            help=f"Complete an interrupted {what}: its settings, its file.")(fn)
+    return decorate
+
+
 PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker processes
     "default": (5, 0.2, 2048, 1),
     # CI smoke runs: short repeats, but 5 of them: with 3 a Mann-Whitney test on 3 vs 3
@@ -151,10 +163,7 @@ PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker
 @click.option("--per-node", is_flag=True,
               help="Ray: run the whole suite on every node (compare machines) instead of "
                    "spreading the cases over them.")
-@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Complete an interrupted run: its settings, its file.")
-@click.option("-o", "--output", default="results", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
+@_resume_and_output("run")
 @click.pass_context
 def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes, repeats,
             min_time, threads, optimizer, lr, data, seed, variants, timeout, memory_limit,
@@ -190,24 +199,36 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes
         from benchsuite.ray_executor import RayExecutor
 
         pool = RayExecutor(reg, settings, run, threads_from_node=threads is None)
-    progress = console.Progress(pool.expected(cases) if pool else len(cases))
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        with progress:
-            runner.execute(reg, cases, settings, path, run, on_case=progress.done,
-                           on_start=progress.start, executor=pool)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: {len(run['cases'])} finished case(s) kept in {path}; "
-                   f"complete it with: benchsuite run --resume {path}", err=True)
+    total = pool.expected(cases) if pool else len(cases)
+    if not _until_interrupted(total, lambda p: runner.execute(
+            reg, cases, settings, path, run, on_case=p.done, on_start=p.start, executor=pool),
+            lambda: f"{len(run['cases'])} finished case(s) kept in {path}; "
+                    f"complete it with: benchsuite run --resume {path}"):
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     console.print_results(run)
     click.echo(f"results: {path}")
     # A lost case that was retried on another node has that retry's row to speak for it.
     failed = [c for c in run["cases"] if (c["status"] not in ("ok", "skipped")
               and not c.get("retried")) or (c.get("parity") or {}).get("passed") is False]
     return EXIT_FAILED_CASES if failed else 0
+
+
+def _until_interrupted(total: int, work, kept) -> bool:
+    """``work(progress)`` under a progress display, SIGTERM acting like Ctrl-C. False when
+    interrupted, after saying on stderr what ``kept()`` describes (what is on disk)."""
+    from benchsuite import console
+
+    progress = console.Progress(total)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with progress:
+            work(progress)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {kept()}", err=True)
+        return False
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return True
 
 
 def _terminate(signum, frame):
@@ -376,10 +397,7 @@ def new_backend_cmd(name, output) -> int:
 @click.option("--timeout", default=3600.0, show_default=True, type=float,
               help="Seconds one training run may take before its worker is killed.")
 @click.option("--in-process", is_flag=True, help="Debugging: no worker processes.")
-@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Complete an interrupted training run: its settings, its file.")
-@click.option("-o", "--output", default="results", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
+@_resume_and_output("training run")
 @click.pass_context
 def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, batch_size,
               optimizer, lr, seeds, seed, targets, depths, activations, device, variants,
@@ -420,18 +438,11 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
     else:
         doc = learning.new_doc(settings, ds)
         path = runner.output_path(output, doc)
-    progress = console.Progress(len(jobs))
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        with progress:
-            learning.execute(reg, jobs, settings, path, doc, on_start=progress.start,
-                             on_done=progress.done)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: {len(doc['learning'])} finished training run(s) kept in "
-                   f"{path}; complete it with: benchsuite train --resume {path}", err=True)
+    if not _until_interrupted(len(jobs), lambda p: learning.execute(
+            reg, jobs, settings, path, doc, on_start=p.start, on_done=p.done),
+            lambda: f"{len(doc['learning'])} finished training run(s) kept in {path}; "
+                    f"complete it with: benchsuite train --resume {path}"):
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     missed = console.print_learning(doc)
     click.echo(f"results: {path}")
     failed = [r for r in doc["learning"] if r["status"] not in ("ok", "skipped")]

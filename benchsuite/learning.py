@@ -385,38 +385,42 @@ def new_doc(settings: LearnSettings, ds: data.Dataset) -> dict[str, Any]:
 def execute(registry: Registry, jobs: list[Job], settings: LearnSettings, path: Path,
             doc: dict[str, Any], on_start: Callable[[int, Job], None] | None = None,
             on_done: Callable[[int, Job, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run ``jobs`` in order in per-backend workers, saving ``doc`` after each one."""
-    from benchsuite.runner import _Workers
+    """Run ``jobs`` in order in per-backend workers, saving ``doc`` after each one (the same
+    saving, interruption and resume as ``benchsuite run``)."""
+    from benchsuite import runner
 
-    pool = _Workers(registry, settings.worker_settings(), doc)
-    doc["status"] = "running"
-    results.save(doc, path)
-    try:
+    return runner.execute(registry, jobs, settings.worker_settings(), path, doc,
+                          on_case=on_done, on_start=on_start,
+                          executor=_Trainer(registry, settings, doc), records="learning")
+
+
+class _Trainer:
+    """The executor of training jobs: each one in its backend's worker process."""
+
+    def __init__(self, registry: Registry, settings: LearnSettings, doc: dict[str, Any]) -> None:
+        from benchsuite.runner import _Workers
+
+        self.registry, self.settings = registry, settings
+        self.pool = _Workers(registry, settings.worker_settings(), doc)
+
+    def stream(self, jobs: list[Job], on_start: Callable[[int, Job], None] | None = None):
         for i, job in enumerate(jobs):
             if on_start:
                 on_start(i, job)
-            if job.skip_reason:
-                record = base_record(job, registry.backend(job.backend).version(), settings)
-            else:
-                kind, payload = pool.call(job.backend, run_job, job, settings)
-                if kind == "result":
-                    record = payload
-                else:
-                    record = base_record(job, registry.backend(job.backend).version(), settings)
-                    record["status"], record["error"] = kind, payload
-            doc["learning"].append(record)
-            results.save(doc, path)
-            if on_done:
-                on_done(i, job, record)
-        doc["status"] = "complete"
-    except KeyboardInterrupt:
-        doc["status"] = "interrupted"
-        raise
-    finally:
-        pool.close()
-        doc["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        results.save(doc, path)
-    return doc
+            yield job, self._run(job)
+
+    def _run(self, job: Job) -> dict[str, Any]:
+        if not job.skip_reason:
+            kind, payload = self.pool.call(job.backend, run_job, job, self.settings)
+            if kind == "result":
+                return payload
+        record = base_record(job, self.registry.backend(job.backend).version(), self.settings)
+        if not job.skip_reason:
+            record["status"], record["error"] = kind, payload
+        return record
+
+    def close(self) -> None:
+        self.pool.close()
 
 
 def remaining(jobs: list[Job], doc: dict[str, Any]) -> list[Job]:

@@ -92,11 +92,7 @@ def validate(doc: Any, source: str = "results") -> None:
     if doc.get("kind") == "learning":
         _validate_learning(doc.get("learning"), source)
     for i, case in enumerate(cases):
-        missing = [k for k in CASE_KEYS if not isinstance(case, dict) or k not in case]
-        if missing:
-            raise ResultsError(f"{source}: case {i} lacks {', '.join(missing)}")
-        if case["status"] not in STATUSES:
-            raise ResultsError(f"{source}: case {i} has unknown status {case['status']!r}")
+        _check_record(case, i, CASE_KEYS, "case", source)
         tp = case["throughput"]
         if tp is not None and not (isinstance(tp, dict) and all(k in tp for k in THROUGHPUT_KEYS)):
             raise ResultsError(f"{source}: case {i} throughput needs {', '.join(THROUGHPUT_KEYS)}")
@@ -110,11 +106,15 @@ def _validate_learning(records: Any, source: str) -> None:
     if not isinstance(records, list):
         raise ResultsError(f"{source}: 'learning' must be a list")
     for i, r in enumerate(records):
-        missing = [k for k in LEARNING_KEYS if not isinstance(r, dict) or k not in r]
-        if missing:
-            raise ResultsError(f"{source}: training run {i} lacks {', '.join(missing)}")
-        if r["status"] not in STATUSES:
-            raise ResultsError(f"{source}: training run {i} has unknown status {r['status']!r}")
+        _check_record(r, i, LEARNING_KEYS, "training run", source)
+
+
+def _check_record(record: Any, i: int, keys: tuple[str, ...], what: str, source: str) -> None:
+    missing = [k for k in keys if not isinstance(record, dict) or k not in record]
+    if missing:
+        raise ResultsError(f"{source}: {what} {i} lacks {', '.join(missing)}")
+    if record["status"] not in STATUSES:
+        raise ResultsError(f"{source}: {what} {i} has unknown status {record['status']!r}")
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:

@@ -306,8 +306,10 @@ def execute(
     registry: Registry, cases: list[Case], settings: Settings, path: Path,
     run: dict[str, Any], on_case: Callable[[int, Case, dict[str, Any]], None] | None = None,
     on_start: Callable[[int, Case], None] | None = None, executor: Any = None,
+    records: str = "cases",
 ) -> dict[str, Any]:
-    """Run ``cases``, saving ``run`` to ``path`` after each record.
+    """Run ``cases``, saving ``run`` to ``path`` after each record (appended to
+    ``run[records]``; ``benchsuite train`` keeps its training runs under ``learning``).
 
     ``executor`` yields ``(case, record)`` pairs as cases finish (``stream``) and is closed at
     the end; the default runs them here in order, one worker process per backend. The Ray
@@ -318,7 +320,7 @@ def execute(
     results.save(run, path)
     try:
         for i, (case, record) in enumerate(pool.stream(cases, on_start)):
-            run["cases"].append(record)
+            run[records].append(record)
             results.save(run, path)
             if on_case:
                 on_case(i, case, record)
