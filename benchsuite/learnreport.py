@@ -181,6 +181,16 @@ def tables(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 # -- figures -------------------------------------------------------------------------------
 
+def _save(fig, path: Path) -> Path:
+    """Like the speed figures, but cropped to what is drawn: facet grids put their title
+    above and their legend beside the axes, which a plain tight layout cuts off."""
+    from benchsuite.plots import DPI, plt
+
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
 def write_figures(runs, out_dir: Path, colors: dict[str, Any]) -> dict[str, tuple[str, Path]]:
     """Every learning figure the results support: name → (title, PNG path)."""
     from benchsuite import plots
@@ -215,7 +225,6 @@ def _curves(cur: pd.DataFrame, path: Path, colors) -> Path | None:
     """Loss and test accuracy per epoch, one line per backend, a column per model."""
     import seaborn as sns
 
-    from benchsuite.plots import _save
 
     acc = cur[cur["task"] == "accuracy"]
     if acc.empty:
@@ -225,10 +234,12 @@ def _curves(cur: pd.DataFrame, path: Path, colors) -> Path | None:
                      var_name="metric")
     grid = sns.relplot(data=long, x="epoch", y="value", hue="backend", col="model",
                        row="metric", kind="line", palette=colors, height=2.8, aspect=1.3,
-                       facet_kws={"sharey": "row"})
+                       facet_kws={"sharey": "row", "sharex": "col"})
     for ax in grid.axes[0]:
         ax.set_yscale("log")
-    grid.set_titles("{col_name}: {row_name}")
+    grid.axes[0][0].set_ylabel("training loss (log)")
+    grid.axes[1][0].set_ylabel("test accuracy")
+    grid.set_titles("{col_name}")
     grid.figure.suptitle("Training loss (log) and test accuracy per epoch, median of seeds",
                          y=1.02)
     return _save(grid.figure, path)
@@ -238,7 +249,6 @@ def _accuracy_vs_time(cur: pd.DataFrame, path: Path) -> Path | None:
     """Logreg vs MLP vs ConvNet: test accuracy against training seconds, per backend."""
     import seaborn as sns
 
-    from benchsuite.plots import _save
 
     acc = cur[cur["task"] == "accuracy"]
     if acc.empty:
@@ -256,7 +266,7 @@ def _accuracy_vs_time(cur: pd.DataFrame, path: Path) -> Path | None:
 def _time_to_target(df: pd.DataFrame, path: Path, colors) -> Path | None:
     import seaborn as sns
 
-    from benchsuite.plots import _save, plt
+    from benchsuite.plots import plt
 
     ok = df[(df["task"] == "accuracy") & df["time_to_target_s"].notna()]
     if ok.empty:
@@ -264,7 +274,7 @@ def _time_to_target(df: pd.DataFrame, path: Path, colors) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.barplot(data=ok, x="model", y="time_to_target_s", hue="backend", palette=colors,
                 estimator="median", errorbar=("pi", 100), ax=ax)
-    ax.set_ylabel("seconds of training to the target (median; bars: min–max)")
+    ax.set_ylabel("training seconds to target\n(median; line: min–max)")
     ax.set_title("Time to target test accuracy")
     return _save(fig, path)
 
@@ -273,7 +283,6 @@ def _gradient_norms(norms: pd.DataFrame, path: Path) -> Path | None:
     """Gradient norm per layer (log), a panel per backend × depth, a line per activation."""
     import seaborn as sns
 
-    from benchsuite.plots import _save
 
     if norms.empty:
         return None
@@ -282,7 +291,11 @@ def _gradient_norms(norms: pd.DataFrame, path: Path) -> Path | None:
     grid = sns.relplot(data=data, x="layer", y="norm", hue="activation", style="when",
                        col="depth", row="backend", kind="line", marker="o", height=2.6,
                        aspect=1.2, facet_kws={"sharex": False})
+    from matplotlib.ticker import MaxNLocator
+
     grid.set(yscale="log")
+    for ax in grid.axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     grid.set_axis_labels("Dense layer (1 = first)", "‖∂loss/∂W‖ (log)")
     grid.figure.suptitle("Vanishing gradients: gradient norm by layer, median of seeds",
                          y=1.02)
@@ -292,7 +305,6 @@ def _gradient_norms(norms: pd.DataFrame, path: Path) -> Path | None:
 def _accuracy_vs_depth(df: pd.DataFrame, path: Path, colors) -> Path | None:
     import seaborn as sns
 
-    from benchsuite.plots import _save
 
     ok = df[(df["task"] == "gradients") & (df["status"] == "ok")]
     if ok.empty:
@@ -301,7 +313,13 @@ def _accuracy_vs_depth(df: pd.DataFrame, path: Path, colors) -> Path | None:
         "final_test_accuracy"].median()
     grid = sns.relplot(data=data, x="depth", y="final_test_accuracy", hue="activation",
                        col="backend", kind="line", marker="o", height=3, aspect=1.1)
+    from matplotlib.ticker import NullLocator, ScalarFormatter
+
     grid.set(xscale="log")
-    grid.set_axis_labels("hidden layers (log)", "test accuracy after the budget")
+    for ax in grid.axes.flat:
+        ax.set_xticks(sorted(data["depth"].unique()))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
+    grid.set_axis_labels("hidden layers (log scale)", "test accuracy after the budget")
     grid.figure.suptitle("Accuracy against depth, median of seeds", y=1.04)
     return _save(grid.figure, path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import cli, data, learning, learnreport, results
+from benchsuite import cli, data, learning, learnreport, results, training
 from benchsuite import spec as S
 from benchsuite.errors import ResultsError
 from benchsuite.optim import SGD
@@ -50,8 +50,8 @@ def test_gradient_probe_matches_exact_gradients_even_when_they_vanish(backend, r
     spec = S.mlp((8, 8, 1), depth=12, width=16, activation="sigmoid")
     weights = spec.init_weights(3)
     x, y = digits.x_train[:64], digits.y_train[:64]
-    probe = b.build(spec, "cpu", SGD(lr=learning.PROBE_LR, momentum=0.0))
-    got = learning.gradient_norms(probe, spec, weights, *probe.stage(x, y))
+    probe = b.build(spec, "cpu", SGD(lr=training.PROBE_LR, momentum=0.0))
+    got = training.gradient_norms(probe, spec, weights, *probe.stage(x, y))
     want = exact_kernel_grad_norms(spec, weights, x, y)
     assert want[0] / want[-1] < 1e-6  # the effect the experiment shows is really there
     np.testing.assert_allclose(got, want, rtol=1e-3)
@@ -97,7 +97,7 @@ def test_two_backends_learn_the_same_thing_from_the_same_start(registry, digits)
     names = [n for n in ("numpy", "torch") if registry.backend(n).is_available()]
     s = settings(backends=names, targets={"logreg": 0.5})
     jobs = learning.plan(registry, s, (8, 8, 1), 10)
-    records = [learning.run_job(registry.backend(j.backend), j, s) for j in jobs]
+    records = [training.run_job(registry.backend(j.backend), j, s) for j in jobs]
     assert all(r["status"] == "ok" for r in records), records
     for r in records:
         curve = r["curve"]
@@ -117,7 +117,7 @@ def test_two_backends_learn_the_same_thing_from_the_same_start(registry, digits)
 def test_unreached_target_has_no_time(registry):
     s = settings(targets={"logreg": 0.9999}, epochs=1)
     job = learning.plan(registry, s, (8, 8, 1), 10)[0]
-    r = learning.run_job(registry.backend("numpy"), job, s)
+    r = training.run_job(registry.backend("numpy"), job, s)
     assert r["status"] == "ok" and r["time_to_target_s"] is None and r["epochs_to_target"] is None
 
 
@@ -165,6 +165,10 @@ def test_cli_train_writes_a_learning_file_and_a_report(tmp_path, capsys):
     assert "Learning: test accuracy and time to target" in report
     assert (tmp_path / "rep" / "learning_curves.png").stat().st_size > 0
     assert (tmp_path / "rep" / "time_to_target.png").exists()
+    # same results, same figures, byte for byte
+    assert cli.main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "again")]) == 0
+    for png in ("learning_curves.png", "accuracy_vs_time.png", "time_to_target.png"):
+        assert (tmp_path / "rep" / png).read_bytes() == (tmp_path / "again" / png).read_bytes()
 
 
 def test_cli_train_exits_1_when_a_target_is_missed(tmp_path, capsys):
