@@ -112,8 +112,13 @@ class RayExecutor:
         self.settings, self.run_doc = settings, run
         self.owns_ray = not ray.is_initialized()
         if self.owns_ray:
-            ray.init(address=settings.ray_address, log_to_driver=False,
-                     logging_level="WARNING", configure_logging=True)
+            try:
+                ray.init(address=settings.ray_address, log_to_driver=False,
+                         logging_level="WARNING", configure_logging=True)
+            except (ConnectionError, TimeoutError, ray.exceptions.RayError) as exc:
+                where = settings.ray_address or "a new local cluster"
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise UsageError(f"cannot connect to Ray at {where}: {first}") from None
         self.dead: set[Any] = set()
         self.dispatched = 0
         # A resumed run keeps its first choice (its --threads, or each node's own cores).

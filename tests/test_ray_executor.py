@@ -149,6 +149,24 @@ def test_executor_ray_without_ray_is_one_line_and_exit_2(monkeypatch, capsys, tm
     assert not list(tmp_path.glob("*.json"))
 
 
+def test_an_unreachable_cluster_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+    """What ray.init raises when it cannot reach or join a cluster becomes a usage error."""
+    from types import SimpleNamespace
+
+    from benchsuite import ray_executor
+
+    def refuse(**kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.9.9.9:6379.\nmore text")
+    fake = SimpleNamespace(is_initialized=lambda: False, init=refuse,
+                           exceptions=SimpleNamespace(RayError=RuntimeError))
+    monkeypatch.setattr(ray_executor, "import_ray", lambda: fake)
+    code = cli.main(["run", "--executor", "ray", "--ray-address", "10.9.9.9:6379", *QUICK,
+                     "-o", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "cannot connect to Ray at 10.9.9.9:6379: Failed to connect" in err[0]
+
+
 def test_per_node_needs_the_ray_executor(capsys, tmp_path):
     assert cli.main(["run", "--per-node", *QUICK, "-o", str(tmp_path)]) == 2
     assert "need --executor ray" in capsys.readouterr().err
