@@ -383,6 +383,8 @@ def new_backend_cmd(name, output) -> int:
 @click.option("--optimizer", default=None, metavar="|".join(OPTIMIZERS),
               help="[default: each recipe's]")
 @click.option("--lr", type=float, default=None, help="Learning rate [default: the recipe's].")
+@click.option("--weight-decay", type=float, default=None,
+              help="L2 penalty added to every gradient [default: the recipe's].")
 @click.option("--seeds", default=3, show_default=True, type=int,
               help="Runs per backend x model, each from its own initial weights and shuffle.")
 @click.option("--seed", default=0, show_default=True, type=int, help="First seed.")
@@ -400,8 +402,8 @@ def new_backend_cmd(name, output) -> int:
 @_resume_and_output("training run")
 @click.pass_context
 def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, batch_size,
-              optimizer, lr, seeds, seed, targets, depths, activations, device, variants,
-              threads, timeout, in_process, resume, output) -> int:
+              optimizer, lr, weight_decay, seeds, seed, targets, depths, activations, device,
+              variants, threads, timeout, in_process, resume, output) -> int:
     """Train every model on every backend on real data: what each one learns, how fast."""
     from benchsuite import console, data, learning, results, runner
 
@@ -424,7 +426,7 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
             tasks=task_list, backends=list(backends),
             models=[parse_model(m) for m in models], dataset=dataset,
             data_dir=str(data_dir) if data_dir else None, limit=limit, epochs=epochs,
-            batch_size=batch_size, optimizer=optimizer, lr=lr,
+            batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
             seeds=tuple(range(seed, seed + seeds)), targets=_targets(targets),
             depths=_ints(depths, "--depths"), activations=_words(activations),
             device=device, variants=tuple(variants), threads=threads or usable_cores(),

@@ -129,8 +129,7 @@ def read_manifest(folder: Path) -> dict[str, str]:
 
 def verify(path: Path, src: Source) -> None:
     """Check ``path`` against its published digest, else against the folder's SHA256SUMS."""
-    relative = path.relative_to(path.parent).as_posix()
-    expected = src.sha256.get(path.name) or read_manifest(path.parent).get(relative)
+    expected = src.sha256.get(path.name) or read_manifest(path.parent).get(path.name)
     if expected is None:
         raise DataError(f"{path}: no SHA-256 known for this file (published files: "
                         f"{', '.join(src.sha256)}; list others in {path.parent / MANIFEST})")

@@ -80,6 +80,7 @@ class LearnSettings:
     batch_size: int = 32
     optimizer: str | None = None  # None: each recipe's
     lr: float | None = None
+    weight_decay: float | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
     targets: dict[str, float] = field(default_factory=dict)
     depths: tuple[int, ...] = (2, 4, 8, 16)
@@ -152,13 +153,24 @@ def record_key(r: dict[str, Any]) -> tuple:
 def recipe(dataset: str, model: str, settings: LearnSettings) -> Recipe:
     """The data set's recipe for ``model``, with the command line's overrides applied."""
     base = RECIPES.get(dataset, {}).get(model, DEFAULT_RECIPE)
-    optimizer = base.optimizer
-    if settings.optimizer or settings.lr:
-        from benchsuite.optim import make_optimizer
-
-        optimizer = make_optimizer(settings.optimizer or base.optimizer.name, settings.lr)
-    return replace(base, optimizer=optimizer, epochs=settings.epochs or base.epochs,
+    return replace(base, optimizer=_optimizer(base.optimizer, settings),
+                   epochs=settings.epochs or base.epochs,
                    target=settings.targets.get(model, base.target))
+
+
+def _optimizer(base: Optimizer, settings: LearnSettings) -> Optimizer:
+    """The recipe's optimizer with --optimizer, --lr and --weight-decay applied: another
+    optimizer starts from its own defaults but keeps the recipe's penalty."""
+    from benchsuite.optim import make_optimizer
+
+    name = settings.optimizer or base.name
+    opt = base if name == base.name else replace(make_optimizer(name),
+                                                  weight_decay=base.weight_decay)
+    if settings.lr is not None:
+        opt = replace(opt, lr=settings.lr)
+    if settings.weight_decay is not None:
+        opt = replace(opt, weight_decay=settings.weight_decay)
+    return opt
 
 
 def validate(settings: LearnSettings) -> None:
@@ -172,6 +184,9 @@ def validate(settings: LearnSettings) -> None:
         raise UsageError("--batch-size and --epochs must be >= 1")
     if not settings.seeds:
         raise UsageError("--seeds must be >= 1")
+    if (settings.lr is not None and not settings.lr > 0) or (
+            settings.weight_decay is not None and settings.weight_decay < 0):
+        raise UsageError("--lr must be > 0 and --weight-decay >= 0")
     if settings.optimizer and settings.optimizer not in OPTIMIZERS:
         raise UsageError(f"unknown optimizer {settings.optimizer!r} "
                          f"(valid: {', '.join(OPTIMIZERS)})")
@@ -205,11 +220,8 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
             spec = runner.build_spec(registry, name, {**r.params, **params}, shape, classes)
             specs.append(("accuracy", spec, r))
     if "gradients" in settings.tasks:
-        g = replace(GRADIENT_RECIPE, epochs=settings.epochs or GRADIENT_RECIPE.epochs)
-        if settings.optimizer or settings.lr:
-            from benchsuite.optim import make_optimizer
-
-            g = replace(g, optimizer=make_optimizer(settings.optimizer or "sgd", settings.lr))
+        g = replace(GRADIENT_RECIPE, epochs=settings.epochs or GRADIENT_RECIPE.epochs,
+                    optimizer=_optimizer(GRADIENT_RECIPE.optimizer, settings))
         for activation in settings.activations:
             for depth in settings.depths:
                 params = {**g.params, "depth": depth, "activation": activation}

@@ -83,6 +83,19 @@ def test_plan_orders_backends_innermost_and_builds_gradient_mlps(registry):
     assert all(j.epochs == 2 and j.optimizer.name == "sgd" for j in jobs)
 
 
+def test_overrides_keep_what_they_do_not_name(registry):
+    """--lr keeps the recipe's optimizer and L2 penalty; another optimizer keeps the penalty;
+    --weight-decay replaces it."""
+    logreg = learning.RECIPES["digits"]["logreg"].optimizer
+    assert logreg.weight_decay > 0
+    opt = learning.recipe("digits", "logreg", settings(lr=0.5)).optimizer
+    assert (opt.name, opt.lr, opt.weight_decay) == ("adam", 0.5, logreg.weight_decay)
+    opt = learning.recipe("digits", "logreg", settings(optimizer="sgd")).optimizer
+    assert (opt.name, opt.weight_decay) == ("sgd", logreg.weight_decay)
+    opt = learning.recipe("digits", "logreg", settings(weight_decay=0.0)).optimizer
+    assert opt.weight_decay == 0.0 and opt.lr == logreg.lr
+
+
 def test_plan_uses_the_recipe_and_leaves_out_the_null_backend(registry):
     jobs = learning.plan(registry, settings(backends=[], models=[], epochs=None),
                          (8, 8, 1), 10)
