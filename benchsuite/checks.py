@@ -36,7 +36,8 @@ INPUT, CLASSES, BATCH, STEPS, SEEDS = (8, 8, 1), 10, 8, 3, (0, 1, 2)
 OPTIMIZERS = {"sgd+momentum": SGD(lr=0.01, momentum=0.9), "adam": Adam(lr=0.001)}
 #: Checked on one model only: a strong L2 penalty, so a backend that ignores weight_decay is
 #: off by far more than the tolerance within the check's 3 steps.
-L2_OPTIMIZER = {"sgd+l2": SGD(lr=0.05, momentum=0.9, weight_decay=0.2)}
+L2_OPTIMIZER = {"sgd+l2": SGD(lr=0.05, momentum=0.9, weight_decay=0.2),
+                "adam+l2": Adam(lr=0.01, weight_decay=0.5)}  # L2 in the gradient, not AdamW
 DETERMINISM_TOLERANCE = 1e-6
 SYNC_MIN_WORK_S = 0.1  # enough work that a synchronize that does not wait shows up clearly
 SYNC_MAX_STEPS = 1 << 14

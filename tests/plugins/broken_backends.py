@@ -7,6 +7,7 @@ that thing is the one that must fail:
 * ``broken-grad-sign`` descends along the negated kernel gradient of the first Dense layer;
 * ``broken-no-bias-grad`` never updates biases (their gradients are dropped);
 * ``broken-no-decay`` trains as if ``weight_decay`` were always 0;
+* ``broken-adamw`` decays the weights apart from the gradient (AdamW's way), not as L2;
 * ``async-ok`` runs every step on a background thread, and synchronize joins it (correct);
 * ``broken-sync`` is the same asynchronous backend with a synchronize that does not wait.
 """
@@ -77,6 +78,22 @@ def ignoring_weight_decay(base):
     return Model
 
 
+def decoupled_weight_decay(base):
+    from dataclasses import replace
+
+    class Model(base):
+        def __init__(self, spec, optimizer, *args, **kwargs):
+            super().__init__(spec, replace(optimizer, weight_decay=0.0), *args, **kwargs)
+            self.decay = optimizer.lr * optimizer.weight_decay
+
+        def train_step(self, x, y):
+            loss = super().train_step(x, y)
+            for p in self.params:
+                p -= self.decay * p
+            return loss
+    return Model
+
+
 def negate_first_kernel(grads, infos):
     return [-grads[0], *grads[1:]]
 
@@ -143,5 +160,6 @@ def benchsuite_register_backends(register):
     register(_Oracle("broken-grad-sign", changed_gradients(negate_first_kernel)))
     register(_Oracle("broken-no-bias-grad", changed_gradients(drop_biases)))
     register(_Oracle("broken-no-decay", ignoring_weight_decay))
+    register(_Oracle("broken-adamw", decoupled_weight_decay))
     register(AsyncBackend("async-ok", waits=True))
     register(AsyncBackend("broken-sync", waits=False))
