@@ -20,16 +20,13 @@ what a worker does with one of them.
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchsuite import __version__, data, results, training
+from benchsuite import data, training
 from benchsuite.backend import DEVICES
-from benchsuite.environment import fingerprint
 from benchsuite.errors import UsageError
 from benchsuite.optim import OPTIMIZERS, SGD, Adam, Optimizer
 from benchsuite.plugins import Registry
@@ -236,15 +233,12 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
 # -- the run (parent process) --------------------------------------------------------------
 
 def new_doc(settings: LearnSettings, ds: data.Dataset) -> dict[str, Any]:
-    return {
-        "schema_version": results.SCHEMA_VERSION, "kind": "learning",
-        "run_id": uuid.uuid4().hex[:12], "benchsuite_version": __version__,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "finished": None,
-        "status": "running", "settings": settings.to_dict(),
-        "dataset": {"name": ds.name, "train": len(ds.x_train), "test": len(ds.x_test),
-                    "input_shape": list(ds.input_shape), "classes": ds.classes},
-        "environment": fingerprint(), "cases": [], "learning": [],
-    }
+    """A results document like ``benchsuite run``'s, of kind "learning"."""
+    from benchsuite.runner import new_run
+
+    return {**new_run(settings), "kind": "learning", "learning": [],
+            "dataset": {"name": ds.name, "train": len(ds.x_train), "test": len(ds.x_test),
+                        "input_shape": list(ds.input_shape), "classes": ds.classes}}
 
 
 def execute(registry: Registry, jobs: list[Job], settings: LearnSettings, path: Path,
@@ -275,15 +269,18 @@ class _Trainer:
             yield job, self._run(job)
 
     def _run(self, job: Job) -> dict[str, Any]:
-        if not job.skip_reason:
-            kind, payload = self.pool.call(job.backend, training.run_job, job, self.settings)
-            if kind == "result":
-                return payload
+        """The job's record: skipped ones never start a worker; a worker that failed, crashed
+        or timed out gives a record with that status."""
+        if job.skip_reason:
+            return self._record(job)
+        kind, payload = self.pool.call(job.backend, training.run_job, job, self.settings)
+        if kind == "result":
+            return payload
+        return {**self._record(job), "status": kind, "error": payload}
+
+    def _record(self, job: Job) -> dict[str, Any]:
         version = self.registry.backend(job.backend).version()
-        record = training.base_record(job, version, self.settings)
-        if not job.skip_reason:
-            record["status"], record["error"] = kind, payload
-        return record
+        return training.base_record(job, version, self.settings)
 
     def close(self) -> None:
         self.pool.close()

@@ -191,8 +191,10 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def write_figures(runs, out_dir: Path, colors: dict[str, Any]) -> dict[str, tuple[str, Path]]:
-    """Every learning figure the results support: name → (title, PNG path)."""
+def write_figures(runs, learned: pd.DataFrame, out_dir: Path,
+                  colors: dict[str, Any]) -> dict[str, tuple[str, Path]]:
+    """Every learning figure the results support: name → (title, PNG path). ``learned`` is
+    :func:`frame` of ``runs``, which the caller has already built."""
     from benchsuite import plots
 
     cur, norms = curves(runs), gradient_norms(runs)
@@ -205,12 +207,12 @@ def write_figures(runs, out_dir: Path, colors: dict[str, Any]) -> dict[str, tupl
         "accuracy_vs_time": ("Accuracy against training time",
                              _accuracy_vs_time(cur, out_dir / "accuracy_vs_time.png")),
         "time_to_target": ("Time to target accuracy",
-                           _time_to_target(frame(runs), out_dir / "time_to_target.png",
+                           _time_to_target(learned, out_dir / "time_to_target.png",
                                            colors)),
         "gradient_norms": ("Gradient norm by layer",
                            _gradient_norms(norms, out_dir / "gradient_norms.png")),
         "accuracy_vs_depth": ("Accuracy against depth",
-                              _accuracy_vs_depth(frame(runs), out_dir / "accuracy_vs_depth.png",
+                              _accuracy_vs_depth(learned, out_dir / "accuracy_vs_depth.png",
                                                  colors)),
     }
     return {k: (title, p) for k, (title, p) in made.items() if p is not None}

@@ -225,7 +225,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
         written["learning_csv"] = out_dir / "learning.csv"
         learned.to_csv(written["learning_csv"], index=False)
         colors = plots.palette(ok_rows(df)["label"]) if not df.empty else {}
-        figures.update(learnreport.write_figures(runs, out_dir, colors))
+        figures.update(learnreport.write_figures(runs, learned, out_dir, colors))
         parts += learnreport.tables(learned)
     table_dir = out_dir / "tables"
     table_dir.mkdir(exist_ok=True)
