@@ -114,6 +114,13 @@ def train(backend: Backend, model: Model, ds: data.Dataset, job: Job, settings: 
     return curve
 
 
+def _summary(curve: list[dict[str, Any]]) -> dict[str, Any]:
+    """What every task records of its training curve."""
+    last = curve[-1]
+    return {"curve": curve, "final_test_accuracy": last["test_accuracy"],
+            "final_loss": last["loss"], "train_s": last["train_s"]}
+
+
 def _fresh(backend: Backend, job: Job, settings: LearnSettings) -> Model:
     model = backend.build(job.spec, settings.device, job.optimizer, job.variant)
     model.set_weights(job.spec.init_weights(job.seed))
@@ -129,8 +136,7 @@ def accuracy_task(backend: Backend, job: Job, ds: data.Dataset,
     shifted = {str(k): float(np.mean([accuracy(model, data.shift(ds.x_test, dy, dx), ds.y_test)
                                       for dy, dx in ((k, 0), (-k, 0), (0, k), (0, -k))]))
                for k in SHIFTS}
-    return {"curve": curve, "final_test_accuracy": curve[-1]["test_accuracy"],
-            "final_loss": curve[-1]["loss"], "train_s": curve[-1]["train_s"],
+    return {**_summary(curve),
             "time_to_target_s": reached["train_s"] if reached else None,
             "epochs_to_target": reached["epoch"] if reached else None,
             "shifted_accuracy": shifted}
@@ -163,7 +169,6 @@ def gradients_task(backend: Backend, job: Job, ds: data.Dataset,
             norms["epoch1"] = gradient_norms(probe, job.spec, model.get_weights(), xp, yp)
 
     curve = train(backend, model, ds, job, settings, after_epoch)
-    return {"curve": curve, "final_test_accuracy": curve[-1]["test_accuracy"],
-            "final_loss": curve[-1]["loss"], "train_s": curve[-1]["train_s"],
-            "depth": job.spec.params["depth"], "activation": job.spec.params["activation"],
-            "grad_norms_init": norms["init"], "grad_norms_epoch1": norms.get("epoch1")}
+    return {**_summary(curve), "depth": job.spec.params["depth"],
+            "activation": job.spec.params["activation"], "grad_norms_init": norms["init"],
+            "grad_norms_epoch1": norms.get("epoch1")}
