@@ -11,7 +11,6 @@ import json
 import logging
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -405,17 +404,13 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
               optimizer, lr, weight_decay, seeds, seed, targets, depths, activations, device,
               variants, threads, timeout, in_process, resume, output) -> int:
     """Train every model on every backend on real data: what each one learns, how fast."""
-    from benchsuite import console, data, learning, results, runner
+    from benchsuite import console, data, learning, runner
 
     reg = _registry()
     if resume is not None:
         _no_other_options(ctx, allowed={"resume"})
-        doc = results.read(resume)
-        if doc.get("kind") != "learning":
-            raise UsageError(f"{resume}: not a benchsuite train results file")
-        if doc.get("status") == "complete":
-            raise UsageError(f"{resume}: this run is complete; nothing to resume")
-        settings, path = learning.LearnSettings.from_dict(doc["settings"]), resume
+        doc, settings = runner.reopen(resume, learning.LearnSettings, kind="learning")
+        path = resume
     else:
         if seeds < 1:
             raise UsageError("--seeds must be >= 1")
@@ -436,7 +431,6 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
     jobs = learning.plan(reg, settings, ds.input_shape, ds.classes)
     if resume is not None:
         jobs = learning.remaining(jobs, doc)
-        doc.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     else:
         doc = learning.new_doc(settings, ds)
         path = runner.output_path(output, doc)

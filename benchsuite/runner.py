@@ -355,21 +355,31 @@ def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, An
 
 def resume(registry: Registry, path: Path) -> tuple[dict[str, Any], Path, list[Case], Settings]:
     """An interrupted run's document, its file, the cases it still lacks, and its settings."""
-    doc = results.read(path)
-    if doc.get("status") == "complete":
-        raise UsageError(f"{path}: this run is complete; nothing to resume")
-    try:
-        settings = Settings.from_dict(doc["settings"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read its settings ({exc})") from None
+    doc, settings = reopen(path, Settings)
     # A ``lost`` row (its node died mid-case, on a Ray cluster) is not a result: run it again.
     # Per-node Ray runs get the whole plan and leave out, node by node, what each node did.
     done = {key_of_record(c) for c in doc["cases"] if c["status"] != "lost"}
     cases = plan(registry, settings)
     remaining = cases if settings.placement == "per-node" else [
         c for c in cases if key_of(c) not in done]
-    doc.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return doc, path, remaining, settings
+
+
+def reopen(path: Path, settings_type: Any, kind: str | None = None) -> tuple[dict[str, Any], Any]:
+    """An interrupted results file of ``kind`` (None: ``benchsuite run``'s; "learning":
+    ``benchsuite train``'s) with this resumption's time added, and its settings."""
+    doc = results.read(path)
+    if doc.get("kind") != kind:
+        command = "benchsuite train" if doc.get("kind") == "learning" else "benchsuite run"
+        raise UsageError(f"{path}: a {command} results file; resume it with {command}")
+    if doc.get("status") == "complete":
+        raise UsageError(f"{path}: this run is complete; nothing to resume")
+    try:
+        settings = settings_type.from_dict(doc["settings"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read its settings ({exc})") from None
+    doc.setdefault("resumed", []).append(time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return doc, settings
 
 
 class _Workers:

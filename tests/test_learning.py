@@ -219,6 +219,14 @@ def test_cli_resume_completes_an_interrupted_run(tmp_path, capsys):
     assert done["status"] == "complete" and len(done["learning"]) == 3
     assert done["learning"][0] == kept and [r["seed"] for r in done["learning"]] == [0, 1, 2]
     assert run_cli(capsys, "--resume", str(path), "--epochs", "3")[0] == 2
+    code, out = run_cli(capsys, "--resume", str(path))
+    assert code == 2 and "this run is complete; nothing to resume" in out.err
+    # each command resumes only its own kind of results file, and says which one to use
+    doc["status"] = "interrupted"
+    path.write_text(json.dumps(doc))
+    assert cli.main(["run", "--resume", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "resume it with benchsuite train" in err[0], err
 
 
 @pytest.mark.parametrize("args, message", [
