@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from importlib.metadata import EntryPoint
 
@@ -195,3 +196,54 @@ def test_every_declared_device_present_is_checked_by_default(registry, isolate):
     only = {r.name for r in check_backend("fake-gpu", registry=registry, isolate=False,
                                           devices=["cuda"])}
     assert "synchronize blocks" in only and "synchronize blocks [cpu]" not in only
+
+
+# -- the synchronize check is decided by its evidence, not by luck ------------------------------
+
+def _scripted_attempts(monkeypatch, attempts):
+    """Replace the timing of the synchronize check by ``attempts`` (timed, late) pairs, after
+    the warm-up and calibration calls (which see 0.2 s of clean work)."""
+    from benchsuite import checks
+
+    script = iter([(0.2, 0.0), (0.2, 0.0), *attempts])
+    monkeypatch.setattr(checks, "sync_attempt", lambda *args: next(script))
+
+
+@pytest.mark.parametrize("attempts, status", [
+    # broken: every attempt leaves 100 ms of work; one caller stall inflated the first timing
+    ([(0.5, 0.1), (0.001, 0.1), (0.001, 0.1)], "fail"),
+    # broken, and lucky once: the work finished before synchronize returned in one attempt
+    ([(0.1, 0.0), (0.001, 0.1), (0.001, 0.1)], "fail"),
+    # correct: one 60 ms stall while reading the result is noise, not a verdict
+    ([(0.1, 0.06), (0.1, 0.0), (0.1, 0.0)], "pass"),
+    ([(0.1, 0.0), (0.1, 0.001), (0.1, 0.0)], "pass"),
+])
+def test_the_synchronize_verdict_is_the_majority_of_attempts_against_the_least_disturbed_work(
+        registry, monkeypatch, attempts, status):
+    _scripted_attempts(monkeypatch, attempts)
+    results = by_name(check_backend("numpy", registry=registry, isolate=False))
+    assert results["synchronize blocks"].status == status, results["synchronize blocks"]
+
+
+def test_queued_work_cannot_run_on_a_python_thread_before_a_non_waiting_synchronize(registry):
+    """The fake device is a Python thread: while the check queues steps it must not get the
+    GIL, or the work can be done by the time synchronize returns (the old false pass)."""
+    from benchsuite.checks import SYNC_QUEUE_SWITCH_S
+
+    seen = []
+    backend = registry.backend("broken-sync")
+    original = backend.submit
+
+    def submit(fn, *args):
+        seen.append(sys.getswitchinterval())
+        return original(fn, *args)
+
+    backend.submit = submit
+    try:
+        for _ in range(3):
+            results = by_name(check_backend(backend, registry=registry, isolate=False))
+            assert results["synchronize blocks"].status == "fail"
+            assert "3 of 3 attempts" in results["synchronize blocks"].detail
+    finally:
+        del backend.submit
+    assert SYNC_QUEUE_SWITCH_S in seen and sys.getswitchinterval() < SYNC_QUEUE_SWITCH_S
