@@ -6,17 +6,14 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from benchsuite import data, measure, parity
 from benchsuite.backend import Backend
-from benchsuite.optim import optimizer_dict
-
-if TYPE_CHECKING:
-    from benchsuite.runner import Case, Settings
+from benchsuite.cases import Case, Settings, base_record
+from benchsuite.execution.worker import Session
 
 STAGED_BATCHES = 4  # distinct batches cycled through, so no step can reuse a cached result
 PARITY_STEPS = 2
@@ -40,27 +37,6 @@ def case_batches(case: Case, settings: Settings) -> list[tuple[np.ndarray, np.nd
     return list(data.batches(x, y, case.batch_size, seed=settings.seed))[:STAGED_BATCHES]
 
 
-def base_record(case: Case, backend_version: str | None, settings: Settings) -> dict[str, Any]:
-    return {
-        "backend": case.backend, "backend_version": backend_version,
-        "variant": case.variant, "model": case.spec.name, "spec": case.spec.to_dict(),
-        "mode": case.mode, "device": case.device, "batch_size": case.batch_size,
-        "optimizer": optimizer_dict(settings.optimizer) if case.mode == "train" else None,
-        "status": "skipped", "error": case.skip_reason, "throughput": None,
-    }
-
-
-@dataclass
-class WorkerContext:
-    """What a worker keeps across its cases: the parity reference and cache, the calibrated
-    GEMM peak per device, and how long importing the framework took."""
-
-    reference: parity.Reference | None = None
-    parity_cache: dict = field(default_factory=dict)
-    peaks: dict[str, float | None] = field(default_factory=dict)
-    import_s: float | None = None
-
-
 OOM_PATTERNS = ("out of memory", "resourceexhausted", "can't allocate memory",
                 "cannot allocate memory", "failed to allocate")
 
@@ -73,22 +49,23 @@ def classify(exc: BaseException) -> str:
     return "failed"
 
 
-def run_case(case: Case, backend: Backend, settings: Settings,
-             ctx: WorkerContext | None = None) -> dict[str, Any]:
-    """Measure one case. Whatever the backend does wrong becomes the row's status and error."""
-    ctx = ctx or WorkerContext()
+def run_case(session: Session, case: Case, settings: Settings) -> dict[str, Any]:
+    """A job function: measure one case in this worker. Whatever the backend does wrong
+    becomes the row's status and error."""
+    backend = session.backend
     record = base_record(case, backend.version(), settings)
     if not backend.computes:
         record["null_backend"] = True
     if case.skip_reason:
         return record
     try:
-        if ctx.reference is not None and settings.parity and backend.computes:
-            record["parity"] = _quick_parity(case, backend, ctx, settings)
+        reference = parity.reference_of(session)
+        if reference is not None and settings.parity and backend.computes:
+            record["parity"] = _quick_parity(case, backend, reference, session.cache, settings)
         record.update(measure_case(case, backend, settings))
         record["status"], record["error"] = "ok", None
-        record["phases"]["import_s"] = ctx.import_s
-        peak = _peak(backend, case.device, ctx, settings)
+        record["phases"]["import_s"] = session.info.get("import_s")
+        peak = _peak(backend, case.device, session.cache, settings)
         if peak and record["gflops"]:
             record["peak_gflops"] = peak
             record["efficiency"] = record["gflops"] / peak
@@ -97,25 +74,27 @@ def run_case(case: Case, backend: Backend, settings: Settings,
     return record
 
 
-def _peak(backend: Backend, device: str, ctx: WorkerContext, settings: Settings):
+def _peak(backend: Backend, device: str, cache: dict, settings: Settings):
     """GEMM peak of this backend on ``device``, calibrated once per worker."""
-    if device not in ctx.peaks:
+    key = ("peak", device, settings.gemm_size)
+    if key not in cache:
         matmul = backend.matmul(device, settings.gemm_size)
-        ctx.peaks[device] = None if matmul is None else measure.gemm_gflops(
+        cache[key] = None if matmul is None else measure.gemm_gflops(
             matmul, lambda: backend.synchronize(device), settings.gemm_size)
-    return ctx.peaks[device]
+    return cache[key]
 
 
-def _quick_parity(case, backend, ctx: WorkerContext, settings) -> dict[str, Any]:
-    key = (case.spec, case.device, case.variant)
-    if key not in ctx.parity_cache:
+def _quick_parity(case, backend, reference, cache: dict, settings) -> dict[str, Any]:
+    key = ("parity", case.spec, case.device, case.variant, settings.seed,
+           repr(settings.optimizer))
+    if key not in cache:
         seeds = tuple(settings.seed + s for s in PARITY_SEEDS)
-        checks = parity.check(backend, ctx.reference, case.spec, case.device, case.variant,
+        checks = parity.check(backend, reference, case.spec, case.device, case.variant,
                               settings.optimizer, steps=PARITY_STEPS, batch_size=PARITY_BATCH,
                               seeds=seeds)
-        ctx.parity_cache[key] = dict(parity.summary(checks), steps=PARITY_STEPS,
-                                     batch_size=PARITY_BATCH, seeds=len(seeds))
-    return ctx.parity_cache[key]
+        cache[key] = dict(parity.summary(checks), steps=PARITY_STEPS,
+                          batch_size=PARITY_BATCH, seeds=len(seeds))
+    return cache[key]
 
 
 def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, Any]:

@@ -9,16 +9,13 @@ raises :class:`CheckFailed` with the reason (or :class:`CheckSkipped`). Shapes a
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
-import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from benchsuite import data, parity
 from benchsuite.backend import DEVICES, Backend
+from benchsuite.checkspec import CheckFailed, Context, Planned
 from benchsuite.optim import SGD, Adam
 from benchsuite.spec import (
     LAYER_TYPES,
@@ -31,9 +28,6 @@ from benchsuite.spec import (
     mlp,
 )
 
-if TYPE_CHECKING:
-    from benchsuite.conformance import Context, Planned
-
 INPUT, CLASSES, BATCH, STEPS, SEEDS = (8, 8, 1), 10, 8, 3, (0, 1, 2)
 OPTIMIZERS = {"sgd+momentum": SGD(lr=0.01, momentum=0.9), "adam": Adam(lr=0.001)}
 #: Checked on one model only: a strong L2 penalty, so a backend that ignores weight_decay is
@@ -41,19 +35,6 @@ OPTIMIZERS = {"sgd+momentum": SGD(lr=0.01, momentum=0.9), "adam": Adam(lr=0.001)
 L2_OPTIMIZER = {"sgd+l2": SGD(lr=0.05, momentum=0.9, weight_decay=0.2),
                 "adam+l2": Adam(lr=0.01, weight_decay=0.5)}  # L2 in the gradient, not AdamW
 DETERMINISM_TOLERANCE = 1e-6
-SYNC_MIN_WORK_S = 0.1  # enough work that a synchronize that does not wait shows up clearly
-SYNC_MAX_STEPS = 1 << 14
-SYNC_ATTEMPTS = 3  # judged by majority
-SYNC_LATE_FRACTION = 0.5  # failing: over half the work finished after synchronize returned
-SYNC_LATE_FLOOR_S = 0.005  # ... and more than this (scheduler noise on a loaded machine)
-
-
-class CheckFailed(Exception):
-    """A contract violation; the message is the reason shown in the table."""
-
-
-class CheckSkipped(Exception):
-    """The check cannot apply here (e.g. the device is not present)."""
 
 
 def layer_probes() -> dict[str, ModelSpec]:
@@ -259,80 +240,3 @@ def check_parity(ctx: Context, check: Planned) -> str:
         raise CheckFailed("deviates from the float64 oracle: " + ", ".join(
             f"{c.name} {c.deviation:.2g}" for c in bad) + f" (tolerance {parity.TOLERANCE:g})")
     return f"largest deviation {worst.deviation:.1g} ({worst.name})"
-
-
-#: While the check queues its steps, Python threads other than the caller wait this long for
-#: the GIL (the default is 5 ms). A backend whose "device" is a Python thread would otherwise
-#: run the queued work while the caller is still queuing, so the work is done by the time a
-#: non-waiting synchronize returns and the attempt looks clean. Threads that release the GIL
-#: (every real framework's kernels, a GPU) are not affected.
-SYNC_QUEUE_SWITCH_S = 1.0
-
-
-@contextlib.contextmanager
-def _caller_keeps_the_gil():
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(SYNC_QUEUE_SWITCH_S)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-def sync_attempt(ctx: Context, model, batch, device: str, steps: int) -> tuple[float, float]:
-    """(seconds until ``synchronize`` returned, seconds of work that finished after it).
-
-    After ``synchronize`` returns, reading the loss and the weights must cost no more than
-    reading them again once the device is certainly idle: anything beyond that is work
-    ``synchronize`` did not wait for (the work a timer would have missed)."""
-    sync = ctx.backend.synchronize
-    with _caller_keeps_the_gil():
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            loss = model.train_step(*batch)
-        sync(device)
-        t1 = time.perf_counter()
-    model.to_numpy(loss)
-    model.get_weights()
-    t2 = time.perf_counter()
-    sync(device)
-    t3 = time.perf_counter()
-    model.to_numpy(loss)
-    model.get_weights()
-    return t1 - t0, (t2 - t1) - (time.perf_counter() - t3)
-
-
-def check_synchronize(ctx: Context, check: Planned) -> str:
-    """Queue steps, time them up to ``synchronize`` and measure the work that finished after
-    it. An attempt is late when that work exceeds SYNC_LATE_FRACTION of the steps' work,
-    estimated as the least time any attempt took to finish them all (a stall of the caller
-    inflates an attempt's times, never shrinks them, so a stall cannot hide late work).
-    SYNC_ATTEMPTS attempts are judged by majority: one late attempt is a stall while
-    reading, one clean attempt is luck."""
-    (spec,) = check.specs
-    model = _built(ctx, spec, check.device)
-    batch = model.stage(*_batch(spec, n=64))
-    sync_attempt(ctx, model, batch, check.device, 2)  # compilation, autotuning: not timed
-    steps, timed, late = 1, *sync_attempt(ctx, model, batch, check.device, 1)
-    while timed + late < SYNC_MIN_WORK_S and steps < SYNC_MAX_STEPS:
-        steps *= 2
-        timed, late = sync_attempt(ctx, model, batch, check.device, steps)
-    attempts = [sync_attempt(ctx, model, batch, check.device, steps)
-                for _ in range(SYNC_ATTEMPTS)]
-    work = min(timed + max(late, 0.0) for timed, late in attempts)
-    bound = max(SYNC_LATE_FRACTION * work, SYNC_LATE_FLOOR_S)
-    late_ones = sorted(late for _, late in attempts if late > bound)
-    if 2 * len(late_ones) < len(attempts):
-        timed, late = min(attempts, key=lambda a: a[1])
-        return (f"{steps} steps of {spec.name}: timed {1e3 * timed:.1f} ms, "
-                f"{1e3 * max(late, 0):.1f} ms finished after synchronize() "
-                f"({len(attempts) - len(late_ones)} of {len(attempts)} attempts clean)")
-    raise CheckFailed(f"synchronize() returned before the work was done: {steps} steps of "
-                      f"{spec.name} take {1e3 * work:.1f} ms, but "
-                      f"{1e3 * late_ones[len(late_ones) // 2]:.1f} ms of work finished after "
-                      f"it ({len(late_ones)} of {len(attempts)} attempts)")
-
-
-CHECKS = {"registration": check_registration, "capabilities": check_capabilities,
-          "weights": check_weights, "steps": check_steps, "determinism": check_determinism,
-          "parity": check_parity, "gradients": check_gradients, "synchronize": check_synchronize}

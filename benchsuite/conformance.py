@@ -10,73 +10,21 @@ whatever the backend raises becomes a ``fail`` row.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
-from benchsuite import parity
+from benchsuite import checks as _checks
+from benchsuite import synccheck
 from benchsuite.backend import Backend
-from benchsuite.checks import (
-    CHECKS,
-    L2_OPTIMIZER,
-    OPTIMIZERS,
-    CheckFailed,
-    CheckSkipped,
-    layer_probes,
-)
+from benchsuite.checks import L2_OPTIMIZER, OPTIMIZERS, layer_probes
+from benchsuite.checkspec import CheckFailed, CheckResult, CheckSkipped, Context, Planned
 from benchsuite.spec import ModelSpec
 
+__all__ = ["CHECKS", "CheckResult", "Context", "Planned", "plan", "run_check"]
 
-@dataclass(frozen=True)
-class CheckResult:
-    """One row of the conformance table: ``status`` is ``pass``, ``fail`` or ``skip``."""
-
-    name: str
-    status: str
-    detail: str = ""
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "fail"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Planned:
-    """A check to run: ``kind`` names the function, the rest are its arguments."""
-
-    name: str
-    kind: str
-    device: str | None = None
-    specs: tuple[ModelSpec, ...] = ()
-    optimizer: str = "sgd+momentum"
-    skip: str | None = None
-
-
-@dataclass
-class Context:
-    """What the checks of one backend share: the backend, its variant, the oracle."""
-
-    backend: Backend
-    variant: str | None = None
-    oracle: Backend | None = None
-    registered_by: str | None = None
-    _devices: list[str] | None = None
-    _reference: parity.Reference | None = field(default=None, repr=False)
-
-    def devices(self) -> list[str]:
-        if self._devices is None:
-            self._devices = list(self.backend.devices())
-        return self._devices
-
-    def reference(self) -> parity.Reference:
-        if self.oracle is None:
-            raise CheckSkipped(f"the {parity.ORACLE!r} oracle backend is not installed")
-        if self._reference is None:
-            self._reference = parity.Reference(self.oracle)
-        return self._reference
+CHECKS = {"registration": _checks.check_registration,
+          "capabilities": _checks.check_capabilities, "weights": _checks.check_weights,
+          "steps": _checks.check_steps, "determinism": _checks.check_determinism,
+          "parity": _checks.check_parity, "gradients": _checks.check_gradients,
+          "synchronize": synccheck.check_synchronize}
 
 
 # -- the plan --------------------------------------------------------------------------------

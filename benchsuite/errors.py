@@ -41,3 +41,13 @@ class ResultsError(BenchsuiteError):
 
 class DataError(BenchsuiteError):
     """A dataset that is missing, corrupt or inconsistent."""
+
+
+class Interrupted(BenchsuiteError):
+    """Ctrl-C or SIGTERM stopped a run; everything finished is in the results file."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, path=None) -> None:
+        super().__init__(message)
+        self.path = path

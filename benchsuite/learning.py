@@ -20,15 +20,13 @@ what a worker does with one of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from benchsuite import data, training
-from benchsuite.backend import DEVICES
+from benchsuite import data, planning
 from benchsuite.errors import UsageError
-from benchsuite.optim import OPTIMIZERS, SGD, Adam, Optimizer
+from benchsuite.execution import WorkerSettings
+from benchsuite.optim import OPTIMIZERS, SGD, Adam, Optimizer, make_optimizer, optimizer_dict
 from benchsuite.plugins import Registry
 from benchsuite.spec import ModelSpec
 
@@ -102,12 +100,9 @@ class LearnSettings:
         kw["models"] = [(n, p) for n, p in d.get("models", [])]
         return cls(**kw)
 
-    def worker_settings(self):
+    def worker_settings(self) -> WorkerSettings:
         """What a worker process needs of a run: threads, timeout, memory limit."""
-        from benchsuite.runner import Settings
-
-        return Settings(threads=self.threads, timeout=self.timeout, isolate=self.isolate,
-                        memory_limit_gib=self.memory_limit_gib, parity=False)
+        return WorkerSettings(self.threads, self.timeout, self.memory_limit_gib, self.isolate)
 
 
 @dataclass(frozen=True)
@@ -123,6 +118,8 @@ class Job:
     epochs: int
     target: float | None = None
     skip_reason: str | None = None
+    settings: LearnSettings | None = field(default=None, repr=False, compare=False)
+    backend_version: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -134,6 +131,20 @@ class Job:
     def key(self) -> tuple:
         return job_key(self.task, self.backend, self.variant, self.spec.name,
                        dict(self.spec.params), self.seed)
+
+    def call(self) -> tuple[str, tuple[Any, ...]]:
+        return "benchsuite.training:run_job", (self, self.settings)
+
+    def record(self, status: str, error: str | None) -> dict[str, Any]:
+        """A training run's record: the skeleton, with ``status`` and ``error``."""
+        s = self.settings
+        return {
+            "task": self.task, "backend": self.backend, "backend_version": self.backend_version,
+            "variant": self.variant, "model": self.spec.name, "spec": self.spec.to_dict(),
+            "device": s.device, "dataset": s.dataset, "seed": self.seed,
+            "optimizer": optimizer_dict(self.optimizer), "batch_size": s.batch_size,
+            "epochs": self.epochs, "target": self.target, "status": status, "error": error,
+        }
 
 
 def job_key(task, backend, variant, model, params, seed) -> tuple:
@@ -158,8 +169,6 @@ def recipe(dataset: str, model: str, settings: LearnSettings) -> Recipe:
 def _optimizer(base: Optimizer, settings: LearnSettings) -> Optimizer:
     """The recipe's optimizer with --optimizer, --lr and --weight-decay applied: another
     optimizer starts from its own defaults but keeps the recipe's penalty."""
-    from benchsuite.optim import make_optimizer
-
     name = settings.optimizer or base.name
     opt = base if name == base.name else replace(make_optimizer(name),
                                                   weight_decay=base.weight_decay)
@@ -171,6 +180,9 @@ def _optimizer(base: Optimizer, settings: LearnSettings) -> Optimizer:
 
 
 def validate(settings: LearnSettings) -> None:
+    planning.check_device(settings.device, allow_all=False)
+    if settings.threads < 1 or not settings.timeout > 0:
+        raise UsageError("--threads must be >= 1 and --timeout > 0")
     bad = [t for t in settings.tasks if t not in TASKS]
     if bad or not settings.tasks:
         raise UsageError(f"unknown task {bad[0] if bad else ''!r} (valid: {', '.join(TASKS)})")
@@ -197,24 +209,18 @@ def validate(settings: LearnSettings) -> None:
 def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int],
          classes: int) -> list[Job]:
     """Every job, backend innermost so that backends alternate (drift hits all alike)."""
-    from benchsuite import runner
-
     validate(settings)
-    explicit = bool(settings.backends)
-    names = list(dict.fromkeys(settings.backends)) or list(registry.backends)
-    backends = [registry.backend(n) for n in names]
+    backends, explicit = planning.selected_backends(registry, settings.backends)
     backends = [b for b in backends if b.computes or explicit]  # the null backend learns nothing
-    if settings.device not in DEVICES:
-        raise UsageError(f"unknown device {settings.device!r} (valid: {', '.join(DEVICES)})")
-    have = {b.name: runner._devices(registry, b, [settings.device], explicit, False)
+    have = {b.name: planning.devices(registry, b, [settings.device], explicit)
             for b in backends}
-    variants = runner._variants(backends, settings.variants)
+    variants = planning.variants(backends, settings.variants)
     specs: list[tuple[str, ModelSpec, Recipe]] = []
     if "accuracy" in settings.tasks:
         models = settings.models or [(n, {}) for n in registry.models]
         for name, params in models:
             r = recipe(settings.dataset, name, settings)
-            spec = runner.build_spec(registry, name, {**r.params, **params}, shape, classes)
+            spec = planning.build_spec(registry, name, {**r.params, **params}, shape, classes)
             specs.append(("accuracy", spec, r))
     if "gradients" in settings.tasks:
         g = replace(GRADIENT_RECIPE, epochs=settings.epochs or GRADIENT_RECIPE.epochs,
@@ -222,68 +228,20 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
         for activation in settings.activations:
             for depth in settings.depths:
                 params = {**g.params, "depth": depth, "activation": activation}
-                spec = runner.build_spec(registry, "mlp", params, shape, classes)
+                spec = planning.build_spec(registry, "mlp", params, shape, classes)
                 specs.append(("gradients", spec, g))
+    versions = {b.name: b.version() if b.is_available() else None for b in backends}
     return [Job(task, b.name, var, spec, seed, r.optimizer, r.epochs, r.target,
-                runner._skip(b, spec, settings.device, have[b.name], var))
+                planning.skip_reason(b, spec, settings.device, have[b.name], var), settings,
+                versions[b.name])
             for task, spec, r in specs for seed in settings.seeds
             for b in backends for var in variants[b.name]]
 
 
-# -- the run (parent process) --------------------------------------------------------------
-
-def new_doc(settings: LearnSettings, ds: data.Dataset) -> dict[str, Any]:
-    """A results document like ``benchsuite run``'s, of kind "learning"."""
-    from benchsuite.runner import new_run
-
-    return {**new_run(settings), "kind": "learning", "learning": [],
-            "dataset": {"name": ds.name, "train": len(ds.x_train), "test": len(ds.x_test),
-                        "input_shape": list(ds.input_shape), "classes": ds.classes}}
-
-
-def execute(registry: Registry, jobs: list[Job], settings: LearnSettings, path: Path,
-            doc: dict[str, Any], on_start: Callable[[int, Job], None] | None = None,
-            on_done: Callable[[int, Job, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run ``jobs`` in order in per-backend workers, saving ``doc`` after each one (the same
-    saving, interruption and resume as ``benchsuite run``)."""
-    from benchsuite import runner
-
-    return runner.execute(registry, jobs, settings.worker_settings(), path, doc,
-                          on_case=on_done, on_start=on_start,
-                          executor=_Trainer(registry, settings, doc), records="learning")
-
-
-class _Trainer:
-    """The executor of training jobs: each one in its backend's worker process."""
-
-    def __init__(self, registry: Registry, settings: LearnSettings, doc: dict[str, Any]) -> None:
-        from benchsuite.runner import _Workers
-
-        self.registry, self.settings = registry, settings
-        self.pool = _Workers(registry, settings.worker_settings(), doc)
-
-    def stream(self, jobs: list[Job], on_start: Callable[[int, Job], None] | None = None):
-        for i, job in enumerate(jobs):
-            if on_start:
-                on_start(i, job)
-            yield job, self._run(job)
-
-    def _run(self, job: Job) -> dict[str, Any]:
-        """The job's record: skipped ones never start a worker; a worker that failed, crashed
-        or timed out gives a record with that status."""
-        if job.skip_reason:
-            return self._record(job)
-        kind, payload = self.pool.call(job.backend, training.run_job, job, self.settings)
-        if kind == "result":
-            return payload
-        return {**self._record(job), "status": kind, "error": payload}
-
-    def _record(self, job: Job) -> dict[str, Any]:
-        version = self.registry.backend(job.backend).version()
-        return training.base_record(job, version, self.settings)
-
-    def close(self) -> None:
-        self.pool.close()
+def dataset_block(ds: data.Dataset) -> dict[str, Any]:
+    """What a learning document records of its data set."""
+    return {"name": ds.name, "train": len(ds.x_train), "test": len(ds.x_test),
+            "input_shape": list(ds.input_shape), "classes": ds.classes}
 
 
 def remaining(jobs: list[Job], doc: dict[str, Any]) -> list[Job]:

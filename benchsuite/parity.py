@@ -101,6 +101,15 @@ class Reference:
         return self._cache[key]
 
 
+def reference_of(session: Any) -> Reference | None:
+    """The oracle's reference kept by a worker ``session`` (computed traces are reused by
+    every job of the worker), or None when the oracle backend is not installed."""
+    if "reference" not in session.cache:
+        oracle = session.registry.backends.get(ORACLE)
+        session.cache["reference"] = Reference(oracle) if oracle is not None else None
+    return session.cache["reference"]
+
+
 def check(backend: Backend, reference: Reference, spec: ModelSpec, device: str,
           variant: str | None, optimizer: Optimizer, steps: int = 10, batch_size: int = 16,
           seeds: tuple[int, ...] = (0, 1, 2)) -> list[Check]:

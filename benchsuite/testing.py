@@ -17,10 +17,8 @@ instance (or ``isolate=False``), they run in this process; exceptions are still 
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from benchsuite import conformance, parity
@@ -28,10 +26,12 @@ from benchsuite.backend import Backend
 from benchsuite.checks import CLASSES, INPUT
 from benchsuite.conformance import CheckResult, Context, Planned
 from benchsuite.errors import BenchsuiteError, UsageError
-from benchsuite.plugins import Registry, load_registry, rebuild_registry
-from benchsuite.runner import build_spec
+from benchsuite.execution import WorkerSettings
+from benchsuite.execution.pool import WorkerPool
+from benchsuite.execution.worker import Session, devices_of
+from benchsuite.planning import build_spec
+from benchsuite.plugins import Registry, load_registry
 from benchsuite.spec import ModelSpec
-from benchsuite.worker import describe_exit, redirect_output, with_log_tail
 
 __all__ = ["CheckResult", "assert_backend_conforms", "check_backend", "format_results"]
 
@@ -61,16 +61,18 @@ def check_backend(
     if isolate and not isinstance(backend, str):
         raise UsageError("isolate=True needs the backend's registered name")
     models = _models(registry)
-
-    def plan(found: list[str]) -> list[Planned]:
-        """The checks, once the devices present are known (found where the checks run)."""
+    settings = WorkerSettings(threads=threads, timeout=timeout, isolate=isolate)
+    pool = WorkerPool(registry, settings,
+                      instances={} if isolate else {instance.name: instance})
+    try:
+        kind, found = pool.call(instance.name, devices_of)
         declared = list(instance.supported_devices)
-        wanted = devices or [d for d in declared if d in found] or declared[:1]
-        return conformance.plan(instance, models, wanted)
-
-    if isolate:
-        return _isolated(registry, instance.name, plan, variant, threads, timeout, on_result)
-    return _in_process(registry, instance, plan, variant, threads, on_result)
+        present = found if kind == "result" else []
+        wanted = devices or [d for d in declared if d in present] or declared[:1]
+        checks = conformance.plan(instance, models, wanted)
+        return _run_checks(pool, instance.name, checks, variant, on_result)
+    finally:
+        pool.close()
 
 
 def assert_backend_conforms(backend: str | Backend, **kwargs) -> list[CheckResult]:
@@ -88,23 +90,6 @@ def format_results(results: list[CheckResult]) -> str:
     return "\n".join(f"{r.name:<{width}}  {r.status.upper():<4}  {r.detail}" for r in results)
 
 
-def _in_process(registry: Registry, backend: Backend, plan, variant, threads: int,
-                on_result) -> list[CheckResult]:
-    try:
-        backend.set_threads(threads)
-        found = list(backend.devices())
-    except Exception as exc:
-        return _failed(plan([]), f"{backend.name} did not start: {type(exc).__name__}: {exc}",
-                       on_result)
-    ctx = _context(registry, backend, variant)
-    results = []
-    for check in plan(found):
-        results.append(conformance.run_check(ctx, check))
-        if on_result:
-            on_result(results[-1])
-    return results
-
-
 def _models(registry: Registry) -> dict[str, ModelSpec | str]:
     """Every registered model at the checks' input shape, or why it cannot be built there."""
     models: dict[str, ModelSpec | str] = {}
@@ -116,127 +101,51 @@ def _models(registry: Registry) -> dict[str, ModelSpec | str]:
     return models
 
 
-def _context(registry: Registry, backend: Backend, variant: str | None) -> Context:
-    owner = next((p.name for p in registry.plugins.values() if backend.name in p.backends
-                  and registry.backends.get(backend.name) is backend), None)
-    oracle = registry.backends.get(parity.ORACLE)
-    return Context(backend, variant, oracle, owner)
+@dataclass
+class CheckJob:
+    """One contract check, run in the backend's worker (see :mod:`benchsuite.execution`)."""
+
+    backend: str
+    check: Planned
+    variant: str | None
+
+    @property
+    def skip_reason(self) -> str | None:
+        return self.check.skip
+
+    @property
+    def label(self) -> str:
+        return self.check.name
+
+    def call(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        return run_in_worker, (self.check, self.variant)
+
+    def record(self, status: str, error: str | None) -> CheckResult:
+        if status == "skipped":
+            return CheckResult(self.check.name, "skip", error or "")
+        return CheckResult(self.check.name, "fail", error or status)
 
 
-# -- the worker process -----------------------------------------------------------------------
+def run_in_worker(session: Session, check: Planned, variant: str | None) -> CheckResult:
+    """A job function: one check, with the context its worker keeps for all of them."""
+    key = ("conformance", variant)
+    if key not in session.cache:
+        registry, backend = session.registry, session.backend
+        owner = next((p.name for p in registry.plugins.values() if backend.name in p.backends
+                      and registry.backends.get(backend.name) is backend), None)
+        session.cache[key] = Context(backend, variant, registry.backends.get(parity.ORACLE),
+                                     owner)
+    return conformance.run_check(session.cache[key], check)
 
-def _child(conn, entry_points, name: str, variant, threads: int, log_path: str) -> None:
-    """Worker body: load the plugins, report the devices present, run the checks sent."""
-    redirect_output(log_path)
-    try:
-        registry = rebuild_registry(entry_points)
-        backend = registry.backend(name)
-        backend.set_threads(threads)
-        found = list(backend.devices())
-        ctx = _context(registry, backend, variant)
-    except BaseException as exc:
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        return
-    conn.send(("ready", found))
-    try:
-        checks = conn.recv()
-    except EOFError:
-        return
+
+def _run_checks(pool: WorkerPool, name: str, checks: list[Planned], variant: str | None,
+                on_result: Callable[[CheckResult], None] | None) -> list[CheckResult]:
+    """The checks in order in ``name``'s worker: one that kills or hangs the worker fails
+    with the reason, and the next starts in a fresh worker; a worker that cannot start fails
+    every check with the reason."""
+    results = []
     for check in checks:
-        conn.send(conformance.run_check(ctx, check))
-
-
-def _isolated(registry: Registry, name: str, plan: Callable[[list[str]], list[Planned]],
-              variant, threads: int, timeout: float, on_result) -> list[CheckResult]:
-    """Run the checks in worker processes: a worker that dies or hangs fails the check in
-    flight and the next check starts in a fresh worker; one that cannot start fails every
-    check left, with the reason. The first worker's devices decide the plan."""
-    import tempfile
-
-    checks: list[Planned] | None = None
-    results: list[CheckResult] = []
-    with tempfile.TemporaryDirectory(prefix="benchsuite-check-") as tmp:
-        log = os.path.join(tmp, "worker.log")
-        while checks is None or len(results) < len(checks):
-            worker = _Worker(registry, name, variant, threads, log)
-            try:
-                kind, payload = worker.ready(timeout)
-                checks = plan(payload if kind == "ready" else []) if checks is None else checks
-                left = checks[len(results):]
-                if kind != "ready":
-                    why = f"{name} worker did not start: {with_log_tail(payload, log)}"
-                    return results + _failed(left, why, on_result)
-                results += worker.run(left, timeout, on_result)
-            finally:
-                worker.stop()
+        results.append(pool.run(CheckJob(name, check, variant)))
+        if on_result:
+            on_result(results[-1])
     return results
-
-
-class _Worker:
-    """One spawned check worker and its pipe."""
-
-    def __init__(self, registry: Registry, name: str, variant, threads: int, log: str) -> None:
-        open(log, "w").close()
-        self.log = log
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_child, daemon=True, name=f"benchsuite-check-{name}",
-                                args=(child, registry.entry_points, name, variant, threads,
-                                      log))
-        self.proc.start()
-        child.close()
-
-    def ready(self, timeout: float) -> tuple[str, Any]:
-        """("ready", devices found) or ("error", why)."""
-        msg = _receive(self.conn, self.proc, timeout)
-        return msg if msg is not None else ("error", self._why(timeout))
-
-    def run(self, checks: list[Planned], timeout: float, on_result) -> list[CheckResult]:
-        """Results of ``checks`` in order, up to and including the first that killed or hung
-        the worker (a ``fail`` row)."""
-        self.conn.send(checks)
-        out: list[CheckResult] = []
-        for check in checks:
-            t0 = time.perf_counter()
-            result = _receive(self.conn, self.proc, timeout)
-            if result is None:
-                why = with_log_tail(self._why(timeout), self.log)
-                return out + _failed([check], why, on_result, time.perf_counter() - t0)
-            out.append(result)
-            if on_result:
-                on_result(result)
-        return out
-
-    def _why(self, timeout: float) -> str:
-        if self.proc.is_alive():
-            return f"no result after {timeout:g} s"
-        return describe_exit(self.proc.exitcode)
-
-    def stop(self) -> None:
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join(5)
-        self.conn.close()
-
-
-def _failed(checks: list[Planned], why: str, on_result, seconds: float = 0.0):
-    out = [CheckResult(c.name, "fail", why, seconds) for c in checks]
-    if on_result:
-        for result in out:
-            on_result(result)
-    return out
-
-
-def _receive(conn, proc, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if conn.poll(0.05):
-            try:
-                return conn.recv()
-            except EOFError:
-                proc.join(5)
-                return None
-        if not proc.is_alive() and not conn.poll(0):
-            proc.join()
-            return None
-    return None

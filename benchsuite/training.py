@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -22,11 +22,10 @@ from benchsuite import data
 from benchsuite.backend import Backend, Model
 from benchsuite.bench import NonFinite, classify
 from benchsuite.errors import UsageError
-from benchsuite.optim import SGD, optimizer_dict
+from benchsuite.execution.worker import Session
+from benchsuite.learning import Job, LearnSettings
+from benchsuite.optim import SGD
 from benchsuite.spec import ModelSpec
-
-if TYPE_CHECKING:
-    from benchsuite.learning import Job, LearnSettings
 
 EVAL_BATCH = 500
 PROBE_LR = 1e6
@@ -34,36 +33,25 @@ PROBE_BATCH = 256
 SHIFTS = (1, 2)
 
 
-_DATASETS: dict[tuple, data.Dataset] = {}
-
-
-def _dataset(settings: LearnSettings) -> data.Dataset:
+def _dataset(session: Session, settings: LearnSettings) -> data.Dataset:
     """The run's data set, loaded once per worker (checksums were verified by the parent)."""
-    key = (settings.dataset, settings.data_dir, settings.limit)
-    if key not in _DATASETS:
-        _DATASETS[key] = data.load(settings.dataset, settings.data_dir, check=False,
-                                   limit=settings.limit)
-    return _DATASETS[key]
+    key = ("dataset", settings.dataset, settings.data_dir, settings.limit)
+    if key not in session.cache:
+        session.cache[key] = data.load(settings.dataset, settings.data_dir, check=False,
+                                       limit=settings.limit)
+    return session.cache[key]
 
 
-def base_record(job: Job, version: str | None, settings: LearnSettings) -> dict[str, Any]:
-    return {
-        "task": job.task, "backend": job.backend, "backend_version": version,
-        "variant": job.variant, "model": job.spec.name, "spec": job.spec.to_dict(),
-        "device": settings.device, "dataset": settings.dataset, "seed": job.seed,
-        "optimizer": optimizer_dict(job.optimizer), "batch_size": settings.batch_size,
-        "epochs": job.epochs, "target": job.target, "status": "skipped",
-        "error": job.skip_reason,
-    }
-
-
-def run_job(backend: Backend, job: Job, settings: LearnSettings) -> dict[str, Any]:
-    """Train one job in this process; whatever goes wrong becomes the record's status."""
-    record = base_record(job, backend.version(), settings)
+def run_job(session: Session, job: Job, settings: LearnSettings) -> dict[str, Any]:
+    """A job function: train one job in this worker; whatever goes wrong becomes the
+    record's status."""
+    backend = session.backend
+    record = job.record("skipped", job.skip_reason)
+    record["backend_version"] = backend.version()
     if job.skip_reason:
         return record
     try:
-        ds = _dataset(settings)
+        ds = _dataset(session, settings)
         task = accuracy_task if job.task == "accuracy" else gradients_task
         record.update(task(backend, job, ds, settings))
         record["status"], record["error"] = "ok", None

@@ -18,7 +18,7 @@ FAST = ["--repeats", "2", "--min-time", "0.005", "--batch-size", "8"]
 def with_fakes(monkeypatch):
     eps = [EntryPoint("numpy", "benchsuite_numpy", "benchsuite"),
            EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")]
-    monkeypatch.setattr(cli, "_registry", lambda: load_registry(eps))
+    monkeypatch.setattr(cli.common, "registry", lambda: load_registry(eps))
 
 
 def one_error_line(capsys, code, expected_code=2):
@@ -143,3 +143,24 @@ def test_list_imports_no_framework():
             "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_verify_a_hanging_backend_is_a_timeout_row_and_exit_1_within_the_timeout(
+        with_fakes, capsys):
+    import time
+
+    t0 = time.perf_counter()
+    code = cli.main(["verify", "-b", "fake-hang", "-b", "numpy", "-m", "logreg", "--steps", "2",
+                     "--seeds", "1", "--timeout", "2", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 1
+    hung = [r for r in rows if r["backend"] == "fake-hang"]
+    assert len(hung) == 1 and hung[0]["passed"] is False
+    assert hung[0]["error"].startswith("timeout: no result after 2 s")
+    assert all(r["passed"] for r in rows if r["backend"] == "numpy")  # the others still ran
+    assert time.perf_counter() - t0 < 60
+
+
+def test_verify_refuses_a_non_positive_timeout(with_fakes, capsys):
+    line = one_error_line(capsys, cli.main(["verify", "--timeout", "0"]))
+    assert "--timeout must be > 0" in line

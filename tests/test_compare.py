@@ -83,20 +83,18 @@ def test_real_runs_same_code_is_same_and_a_20_percent_slowdown_is_slower(tmp_pat
     20% slowdown injected; compare must call the first pair the same and the second slower."""
     from importlib.metadata import EntryPoint
 
-    from benchsuite import runner
+    from benchsuite import api
+    from benchsuite.cases import Settings
     from benchsuite.plugins import load_registry
 
     reg = load_registry([EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")])
 
     def bench(name, slowdown):
         monkeypatch.setenv("FAKE_SLOWDOWN", str(slowdown))
-        s = runner.Settings(backends=["fake-sleep"], models=[("tiny", {})], modes=("train",),
+        s = Settings(backends=["fake-sleep"], models=[("tiny", {})], modes=("train",),
                             batch_sizes=(8,), repeats=7, min_time=0.05, threads=1,
                             parity=False, gemm_size=64)
-        run = runner.new_run(s)
-        path = runner.output_path(tmp_path / name, run)
-        runner.execute(reg, runner.plan(reg, s), s, path, run)
-        return path
+        return api.run(s, output=tmp_path / name, registry=reg).path
 
     a, b, slow = bench("a", 1.0), bench("b", 1.0), bench("slow", 1.2)
     assert cli.main(["compare", str(a), str(b)]) == 0

@@ -121,7 +121,7 @@ def test_a_crashing_backend_is_a_failed_row_and_the_rest_still_run(registry):
 
 
 def test_cli_prints_the_table_and_exits_1_on_a_breach(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_registry", lambda: load_registry(EPS))
+    monkeypatch.setattr(cli.common, "registry", lambda: load_registry(EPS))
     assert cli.main(["check-plugin", "broken-layout", "--in-process"]) == 1
     out = capsys.readouterr().out
     assert "weights round-trip" in out and "FAIL" in out and "canonical is (64, 10)" in out
@@ -129,7 +129,7 @@ def test_cli_prints_the_table_and_exits_1_on_a_breach(monkeypatch, capsys):
 
 
 def test_cli_exits_0_for_a_conforming_backend_json(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_registry", lambda: load_registry(EPS))
+    monkeypatch.setattr(cli.common, "registry", lambda: load_registry(EPS))
     assert cli.main(["check-plugin", "numpy", "--json", "--in-process"]) == 0
     assert '"status": "fail"' not in capsys.readouterr().out
 
@@ -142,7 +142,7 @@ def test_cli_exits_0_for_a_conforming_backend_json(monkeypatch, capsys):
     (["check-plugin", "numpy", "--timeout", "0"], "--timeout must be > 0"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, message):
-    monkeypatch.setattr(cli, "_registry", lambda: load_registry(EPS))
+    monkeypatch.setattr(cli.common, "registry", lambda: load_registry(EPS))
     assert cli.main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("benchsuite: error: ") and message in err[0]
@@ -150,7 +150,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, message
 
 @pytest.mark.parametrize("isolate, reason", [
     (True, "fake-broken-setup worker did not start: RuntimeError: fake runtime failed"),
-    (False, "fake-broken-setup did not start: RuntimeError: fake runtime failed"),
+    (False, "fake-broken-setup worker did not start: RuntimeError: fake runtime failed"),
 ])
 def test_a_backend_that_cannot_start_fails_every_check_with_the_reason(registry, isolate,
                                                                         reason):
@@ -177,14 +177,19 @@ def test_a_model_that_cannot_be_built_at_the_check_shape_is_a_skip_row():
 
 def test_a_hanging_check_times_out_as_a_row_and_the_next_runs_in_a_fresh_worker(registry):
     from benchsuite.conformance import Planned
+    from benchsuite.execution import WorkerSettings
+    from benchsuite.execution.pool import WorkerPool
     from benchsuite.spec import logreg
-    from benchsuite.testing import _isolated
+    from benchsuite.testing import _run_checks
 
     spec = logreg((8, 8, 1), 10)
     checks = [Planned("weights round-trip", "weights", "cpu", (spec,)),
               Planned("registration", "registration")]
-    hung, after = _isolated(registry, "fake-hang", lambda found: checks, None, 1, timeout=1.0,
-                            on_result=None)
+    pool = WorkerPool(registry, WorkerSettings(threads=1, timeout=1.0))
+    try:
+        hung, after = _run_checks(pool, "fake-hang", checks, None, on_result=None)
+    finally:
+        pool.close()
     assert hung.status == "fail" and hung.detail.startswith("no result after 1 s")
     assert after.status == "pass" and "fake-hang 0.0-fake" in after.detail
 
@@ -203,7 +208,7 @@ def test_every_declared_device_present_is_checked_by_default(registry, isolate):
 def _scripted_attempts(monkeypatch, attempts):
     """Replace the timing of the synchronize check by ``attempts`` (timed, late) pairs, after
     the warm-up and calibration calls (which see 0.2 s of clean work)."""
-    from benchsuite import checks
+    from benchsuite import synccheck as checks
 
     script = iter([(0.2, 0.0), (0.2, 0.0), *attempts])
     monkeypatch.setattr(checks, "sync_attempt", lambda *args: next(script))
@@ -228,7 +233,7 @@ def test_the_synchronize_verdict_is_the_majority_of_attempts_against_the_least_d
 def test_queued_work_cannot_run_on_a_python_thread_before_a_non_waiting_synchronize(registry):
     """The fake device is a Python thread: while the check queues steps it must not get the
     GIL, or the work can be done by the time synchronize returns (the old false pass)."""
-    from benchsuite.checks import SYNC_QUEUE_SWITCH_S
+    from benchsuite.synccheck import SYNC_QUEUE_SWITCH_S
 
     seen = []
     backend = registry.backend("broken-sync")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import cli, data, datafiles
+from benchsuite import cli, data, datafiles, download
 from benchsuite.errors import DataError
 
 IDX_STEMS = datafiles.IDX_PARTS
@@ -169,7 +169,7 @@ def test_cifar_extracted_folder_and_bad_record_size(tmp_path, rng):
 def test_download_from_a_mirror_verifies_and_writes_the_manifest(tmp_path, rng, published):
     written = write_idx(tmp_path / "mirror", rng)
     published("mnist", written["sums"])
-    folder = datafiles.download("mnist", tmp_path / "data", mirror=(tmp_path / "mirror").as_uri(),
+    folder = download.download("mnist", tmp_path / "data", mirror=(tmp_path / "mirror").as_uri(),
                                 log=lambda line: None)
     assert sorted(p.name for p in folder.iterdir()) == sorted([*written["sums"], "SHA256SUMS"])
     assert datafiles.read_manifest(folder) == written["sums"]
@@ -180,7 +180,7 @@ def test_download_rejects_a_file_with_the_wrong_digest(tmp_path, rng, published)
     written = write_idx(tmp_path / "mirror", rng)
     published("mnist", {**written["sums"], "t10k-labels-idx1-ubyte.gz": "0" * 64})
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: could not download"):
-        datafiles.download("mnist", tmp_path / "data", mirror=(tmp_path / "mirror").as_uri(),
+        download.download("mnist", tmp_path / "data", mirror=(tmp_path / "mirror").as_uri(),
                            log=lambda line: None)
     assert not (tmp_path / "data" / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not list((tmp_path / "data" / "mnist").glob(".*"))  # no partial download left

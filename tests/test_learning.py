@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import cli, data, learning, learnreport, results, training
+from benchsuite import api, cli, data, learning, learnreport, results, training
 from benchsuite import spec as S
 from benchsuite.errors import ResultsError
+from benchsuite.execution.worker import Session
 from benchsuite.optim import SGD
 from benchsuite.plugins import load_registry
 
@@ -21,6 +22,11 @@ from benchsuite.plugins import load_registry
 @pytest.fixture(scope="module")
 def registry():
     return load_registry()
+
+
+def session_of(registry, name):
+    """What a worker hands a job function, here in the test process."""
+    return Session(registry.backend(name), registry, {})
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +116,7 @@ def test_two_backends_learn_the_same_thing_from_the_same_start(registry, digits)
     names = [n for n in ("numpy", "torch") if registry.backend(n).is_available()]
     s = settings(backends=names, targets={"logreg": 0.5})
     jobs = learning.plan(registry, s, (8, 8, 1), 10)
-    records = [training.run_job(registry.backend(j.backend), j, s) for j in jobs]
+    records = [training.run_job(session_of(registry, j.backend), j, s) for j in jobs]
     assert all(r["status"] == "ok" for r in records), records
     for r in records:
         curve = r["curve"]
@@ -130,7 +136,7 @@ def test_two_backends_learn_the_same_thing_from_the_same_start(registry, digits)
 def test_unreached_target_has_no_time(registry):
     s = settings(targets={"logreg": 0.9999}, epochs=1)
     job = learning.plan(registry, s, (8, 8, 1), 10)[0]
-    r = training.run_job(registry.backend("numpy"), job, s)
+    r = training.run_job(session_of(registry, "numpy"), job, s)
     assert r["status"] == "ok" and r["time_to_target_s"] is None and r["epochs_to_target"] is None
 
 
@@ -139,16 +145,16 @@ def fakes(monkeypatch):
     eps = [EntryPoint("numpy", "benchsuite_numpy", "benchsuite"),
            EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")]
     reg = load_registry(eps)
-    monkeypatch.setattr(cli, "_registry", lambda: reg)
+    monkeypatch.setattr(cli.common, "registry", lambda: reg)
     return reg
 
 
 def test_a_crashing_backend_is_a_row_and_nothing_else_is_lost(fakes, tmp_path):
     s = settings(backends=["fake-abort", "numpy"], isolate=True, epochs=1)
     ds = data.digits()
-    jobs = learning.plan(fakes, s, ds.input_shape, ds.classes)
-    path = tmp_path / "learn.json"
-    doc = learning.execute(fakes, jobs, s, path, learning.new_doc(s, ds))
+    outcome = api.train(s, output=tmp_path, registry=fakes)
+    doc, path = outcome.document, outcome.path
+    assert len(doc["learning"]) == len(learning.plan(fakes, s, ds.input_shape, ds.classes))
     on_disk = results.read(path)
     statuses = {r["backend"]: r["status"] for r in on_disk["learning"]}
     assert statuses == {"fake-abort": "crashed", "numpy": "ok"}

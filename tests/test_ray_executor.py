@@ -153,7 +153,7 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2(monkeypatch, capsys, tmp_
     """What ray.init raises when it cannot reach or join a cluster becomes a usage error."""
     from types import SimpleNamespace
 
-    from benchsuite import ray_executor
+    from benchsuite.execution import ray as ray_executor
 
     def refuse(**kwargs):
         raise ConnectionError("Failed to connect to Ray cluster at 10.9.9.9:6379.\nmore text")
@@ -173,24 +173,25 @@ def test_per_node_needs_the_ray_executor(capsys, tmp_path):
 
 
 def test_lost_rows_are_valid_and_resume_runs_them_again(tmp_path):
-    from benchsuite import runner
+    from benchsuite import cases, planning, recording
     from benchsuite.plugins import load_registry
     from tests.resultdocs import make_run
 
     run = make_run([{"backend": "numpy", "model": "logreg", "samples": [1.0, 2.0, 3.0]},
                     {"backend": "numpy", "model": "mlp", "status": "lost",
                      "error": "node died mid-case (ActorDiedError)"}])
-    s = runner.Settings(backends=["numpy"], models=[("logreg", {}), ("mlp", {})],
+    s = cases.Settings(backends=["numpy"], models=[("logreg", {}), ("mlp", {})],
                         modes=("train",), batch_sizes=(16,))
     run["settings"], run["status"] = s.to_dict(), "interrupted"
     for case in run["cases"]:
-        case["spec"] = runner.build_spec(load_registry(), case["model"], {}, (28, 28, 1),
+        case["spec"] = planning.build_spec(load_registry(), case["model"], {}, (28, 28, 1),
                                          10).to_dict()
     path = results.save(run, tmp_path / "r.json")
     assert results.load(path)["status"].tolist() == ["ok", "lost"]
-    _, _, remaining, _ = runner.resume(load_registry(), path)
+    doc = recording.reopen(path)
+    remaining = cases.remaining(cases.plan(load_registry(), s), doc)
     assert [c.spec.name for c in remaining] == ["mlp"]
-    assert json.loads(json.dumps(runner.Settings.from_dict(run["settings"]).to_dict())) == \
+    assert json.loads(json.dumps(cases.Settings.from_dict(run["settings"]).to_dict())) == \
         run["settings"]
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from benchsuite import results, runner
+from benchsuite import api, results
+from benchsuite.cases import Settings
+from benchsuite.cases import plan as cases_of
 from benchsuite.plugins import load_registry
 
 EPS = [EntryPoint("numpy", "benchsuite_numpy", "benchsuite"),
@@ -32,12 +34,10 @@ def reg():
 
 def test_every_fault_is_a_labelled_row_and_good_cases_survive(reg, tmp_path):
     backends = ["fake-raise", "fake-abort", "fake-hang", "fake-hog", "fake-nan", "numpy"]
-    s = runner.Settings(backends=backends, models=[("tiny", {}), ("logreg", {})],
+    s = Settings(backends=backends, models=[("tiny", {}), ("logreg", {})],
                         modes=("train",), timeout=3.0, memory_limit_gib=2.0, **FAST)
-    cases = runner.plan(reg, s)
-    run = runner.new_run(s)
-    path = runner.output_path(tmp_path, run)
-    runner.execute(reg, cases, s, path, run)
+    cases = cases_of(reg, s)
+    path = api.run(s, output=tmp_path, registry=reg).path
     doc = results.read(path)  # valid JSON, complete
     assert doc["status"] == "complete" and len(doc["cases"]) == len(cases) == 12
     by = {(c["backend"], c["model"]): c for c in doc["cases"]}
@@ -57,9 +57,8 @@ def test_every_fault_is_a_labelled_row_and_good_cases_survive(reg, tmp_path):
 def test_null_backend_measures_the_harness_overhead(reg, tmp_path):
     from benchsuite.console import harness_overhead
 
-    s = runner.Settings(backends=["null", "numpy"], models=[("logreg", {})], **FAST)
-    run = runner.new_run(s)
-    runner.execute(reg, runner.plan(reg, s), s, runner.output_path(tmp_path, run), run)
+    s = Settings(backends=["null", "numpy"], models=[("logreg", {})], **FAST)
+    run = api.run(s, output=tmp_path, registry=reg).document
     null = [c for c in run["cases"] if c["backend"] == "null"]
     assert all(c["status"] == "ok" and c["null_backend"] and "parity" not in c for c in null)
     numpy_step = min(c["step_ms"] for c in run["cases"] if c["backend"] == "numpy")
@@ -68,10 +67,9 @@ def test_null_backend_measures_the_harness_overhead(reg, tmp_path):
 
 
 def test_phases_memory_efficiency_and_latency_are_recorded(reg, tmp_path):
-    s = runner.Settings(backends=["numpy"], models=[("mlp", {"width": 32})],
+    s = Settings(backends=["numpy"], models=[("mlp", {"width": 32})],
                         modes=("train", "latency"), **FAST)
-    run = runner.new_run(s)
-    runner.execute(reg, runner.plan(reg, s), s, runner.output_path(tmp_path, run), run)
+    run = api.run(s, output=tmp_path, registry=reg).document
     train, latency = run["cases"]
     assert latency["mode"] == "latency" and latency["batch_size"] == 1
     lat = latency["latency"]
@@ -88,9 +86,9 @@ def test_phases_memory_efficiency_and_latency_are_recorded(reg, tmp_path):
 def test_settings_round_trip_through_the_results_file():
     from benchsuite.optim import Adam
 
-    s = runner.Settings(backends=["numpy"], models=[("mlp", {"depth": 3})], modes=("infer",),
+    s = Settings(backends=["numpy"], models=[("mlp", {"depth": 3})], modes=("infer",),
                         optimizer=Adam(lr=0.01), variants=("float64",), **FAST)
-    assert runner.Settings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    assert Settings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
 
 
 def _dist_env(tmp_path: Path) -> dict[str, str]:
@@ -181,10 +179,9 @@ def test_sigterm_stops_like_ctrl_c(tmp_path):
 
 
 def test_processes_pool_samples_from_fresh_workers(reg, tmp_path):
-    s = runner.Settings(backends=["numpy"], models=[("logreg", {})], modes=("train",),
+    s = Settings(backends=["numpy"], models=[("logreg", {})], modes=("train",),
                         processes=3, **FAST)
-    run = runner.new_run(s)
-    runner.execute(reg, runner.plan(reg, s), s, runner.output_path(tmp_path, run), run)
+    run = api.run(s, output=tmp_path, registry=reg).document
     (case,) = run["cases"]
     assert case["status"] == "ok" and case["processes"] == 3
     assert len(case["throughput"]["samples"]) == 3 * FAST["repeats"]

@@ -5,8 +5,12 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from benchsuite import results, runner
-from benchsuite.errors import SpecError, UnknownNameError, UsageError
+from benchsuite import api, recording, results
+from benchsuite.cases import Settings
+from benchsuite.cases import plan as cases_of
+from benchsuite.errors import Interrupted, SpecError, UnknownNameError, UsageError
+from benchsuite.execution.pool import WorkerPool
+from benchsuite.planning import parse_model
 from benchsuite.plugins import load_registry
 
 FAST_THREADS = 1
@@ -22,24 +26,21 @@ def reg():
 
 
 def settings(**kw):
-    return runner.Settings(**{**FAST, **kw})
+    return Settings(**{**FAST, **kw})
 
 
 def run(reg, tmp_path, **kw):
-    s = settings(**kw)
-    cases = runner.plan(reg, s)
-    record = runner.new_run(s)
-    path = runner.output_path(tmp_path, record)
-    return runner.execute(reg, cases, s, path, record), path
+    outcome = api.run(settings(**kw), output=tmp_path, registry=reg)
+    return outcome.document, outcome.path
 
 
 def test_parse_model():
-    assert runner.parse_model("mlp") == ("mlp", {})
-    assert runner.parse_model("mlp:depth=10,activation=sigmoid,lr=0.5") == (
+    assert parse_model("mlp") == ("mlp", {})
+    assert parse_model("mlp:depth=10,activation=sigmoid,lr=0.5") == (
         "mlp", {"depth": 10, "activation": "sigmoid", "lr": 0.5})
-    assert runner.parse_model("convnet:filters=8/16") == ("convnet", {"filters": [8, 16]})
+    assert parse_model("convnet:filters=8/16") == ("convnet", {"filters": [8, 16]})
     with pytest.raises(UsageError, match="expected key=value"):
-        runner.parse_model("mlp:depth")
+        parse_model("mlp:depth")
 
 
 def test_numpy_run_writes_a_valid_file_for_all_three_models(reg, tmp_path):
@@ -84,19 +85,19 @@ def test_synchronize_brackets_every_timed_region(reg, tmp_path):
 
 
 def test_default_backends_skip_what_is_missing(reg, tmp_path):
-    cases = runner.plan(reg, settings(models=[("tiny", {})], modes=("train",)))
+    cases = cases_of(reg, settings(models=[("tiny", {})], modes=("train",)))
     by = {c.backend: c for c in cases}
     assert by["fake-missing"].skip_reason == "unavailable (pip install fake-framework)"
     assert by["numpy"].skip_reason is None
 
 
 def test_device_all_and_cuda(reg):
-    cases = runner.plan(reg, settings(backends=["numpy", "fake-gpu"], device="all",
+    cases = cases_of(reg, settings(backends=["numpy", "fake-gpu"], device="all",
                                       models=[("tiny", {})], modes=("train",)))
     got = {(c.backend, c.device): c.skip_reason for c in cases}
     assert got[("fake-gpu", "cuda")] is None and got[("numpy", "cpu")] is None
     assert "numpy has no cuda device" in got[("numpy", "cuda")]
-    only = runner.plan(reg, settings(backends=["fake-gpu"], device="cuda",
+    only = cases_of(reg, settings(backends=["fake-gpu"], device="cuda",
                                      models=[("tiny", {})]))
     assert {c.device for c in only} == {"cuda"}
 
@@ -115,7 +116,7 @@ def test_device_all_and_cuda(reg):
 ])
 def test_bad_settings_fail_before_anything_runs(reg, kw, error, message):
     with pytest.raises(error) as err:
-        runner.plan(reg, settings(**kw))
+        cases_of(reg, settings(**kw))
     assert message in str(err.value)
 
 
@@ -123,25 +124,23 @@ def test_unwritable_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(UsageError, match="cannot write results to"):
-        runner.output_path(blocker / "sub", {"run_id": "x"})
+        recording.output_path(blocker / "sub", {"run_id": "x"})
 
 
 def test_interrupt_keeps_finished_cases(reg, tmp_path, monkeypatch):
     s = settings(backends=["numpy"], models=[("logreg", {}), ("tiny", {})], modes=("train",))
-    cases = runner.plan(reg, s)
-    real = runner._Workers.run
+    real = WorkerPool.run
 
     def interrupt_second(self, case):
         if case.spec.name == "tiny":
             raise KeyboardInterrupt
         return real(self, case)
 
-    monkeypatch.setattr(runner._Workers, "run", interrupt_second)
-    record = runner.new_run(s)
-    path = runner.output_path(tmp_path, record)
-    with pytest.raises(KeyboardInterrupt):
-        runner.execute(reg, cases, s, path, record)
-    doc = results.read(path)
+    monkeypatch.setattr(WorkerPool, "run", interrupt_second)
+    with pytest.raises(Interrupted) as info:
+        api.run(s, output=tmp_path, registry=reg)
+    assert "complete it with: benchsuite run --resume" in str(info.value)
+    doc = results.read(info.value.path)
     assert doc["status"] == "interrupted"
     assert [c["model"] for c in doc["cases"]] == ["logreg"]
     assert doc["cases"][0]["status"] == "ok"

@@ -1,0 +1,191 @@
+"""The Python API: what each ``benchsuite`` command does, without the command line.
+
+::
+
+    from benchsuite.api import run, train, verify, check_plugin, report, compare, export
+    from benchsuite.cases import Settings
+
+    outcome = run(Settings(backends=["numpy"], models=[("mlp", {})], repeats=3))
+    outcome.document["cases"], outcome.path, outcome.failed
+
+Every function validates its settings here (the CLI only parses), raises
+:class:`~benchsuite.errors.BenchsuiteError` subclasses for anything a user can fix, and
+:class:`~benchsuite.errors.Interrupted` when Ctrl-C stops a run (the results file keeps every
+finished record; ``run(resume=path)`` completes it). ``progress(total)`` is an optional
+factory of a context manager with ``start(i, job)`` and ``done(i, job, record)`` methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchsuite import cases, learning, recording
+from benchsuite.cases import Settings
+from benchsuite.errors import Interrupted, UsageError
+from benchsuite.execution.pool import LocalExecutor, WorkerPool
+from benchsuite.learning import LearnSettings
+from benchsuite.plugins import Registry, load_registry
+
+__all__ = ["LearnSettings", "Outcome", "Settings", "check_plugin", "compare", "export",
+           "report", "run", "schema", "train", "verify"]
+
+
+@dataclass
+class Outcome:
+    """A finished run: its results document, the file it is in, and the records that make
+    the command fail (failed, crashed, timed out… or, for training, missed targets)."""
+
+    document: dict[str, Any]
+    path: Path
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _progress(progress: Callable[[int], Any] | None, total: int):
+    return progress(total) if progress else contextlib.nullcontext(None)
+
+
+def _execute(executor, jobs, doc, path: Path, records: str, progress, total: int,
+             command: str) -> None:
+    with _progress(progress, total) as bar:
+        try:
+            recording.execute(executor, jobs, doc, path, records,
+                              on_start=bar.start if bar else None,
+                              on_done=bar.done if bar else None)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{len(doc[records])} finished {command} record(s) kept in "
+                              f"{path}; complete it with: benchsuite {command} --resume {path}",
+                              path) from None
+
+
+def run(settings: Settings | None = None, *, output: Path | str = "results",
+        resume: Path | str | None = None, registry: Registry | None = None,
+        progress: Callable[[int], Any] | None = None, threads_from_node: bool = False,
+        ray_address: str | None = None) -> Outcome:
+    """``benchsuite run``: the case matrix of ``settings`` into a new results file in
+    ``output``, or the cases an interrupted file ``resume`` still lacks."""
+    registry = registry or load_registry()
+    if resume is not None:
+        path = Path(resume)
+        doc = recording.reopen(path)
+        settings = recording.settings_of(doc, path, Settings)
+        settings.ray_address = ray_address or settings.ray_address
+        jobs = cases.remaining(cases.plan(registry, settings), doc)
+    else:
+        settings = settings or Settings()
+        jobs = cases.plan(registry, settings)
+        doc = recording.new_document(settings.to_dict())
+        path = recording.output_path(Path(output), doc)
+    executor = _executor(registry, settings, doc, threads_from_node)
+    _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
+    # A lost case that was retried on another node has that retry's row to speak for it.
+    failed = [c for c in doc["cases"] if (c["status"] not in ("ok", "skipped")
+              and not c.get("retried")) or (c.get("parity") or {}).get("passed") is False]
+    return Outcome(doc, path, failed)
+
+
+def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
+              threads_from_node: bool):
+    if settings.executor == "ray":  # Ray is imported only here, only when asked for
+        from benchsuite.execution.ray import RayExecutor
+
+        return RayExecutor(registry, settings.worker_settings(), doc, settings.placement,
+                           settings.ray_address, threads_from_node, cases.done_on_node(doc))
+    pool = WorkerPool(registry, settings.worker_settings(), recording.record_backend(doc))
+    return LocalExecutor(pool)
+
+
+def train(settings: LearnSettings | None = None, *, output: Path | str = "results",
+          resume: Path | str | None = None, registry: Registry | None = None,
+          progress: Callable[[int], Any] | None = None) -> Outcome:
+    """``benchsuite train``: every model trained on every backend; the outcome's ``failed``
+    lists failed runs (missed targets are the report's to judge: see ``console``)."""
+    from benchsuite import data
+
+    registry = registry or load_registry()
+    if resume is not None:
+        path = Path(resume)
+        doc = recording.reopen(path, kind="learning")
+        settings = recording.settings_of(doc, path, LearnSettings)
+    settings = settings or LearnSettings()
+    learning.validate(settings)
+    ds = data.load(settings.dataset, settings.data_dir, check=True, limit=settings.limit)
+    jobs = learning.plan(registry, settings, ds.input_shape, ds.classes)
+    if resume is not None:
+        jobs = learning.remaining(jobs, doc)
+    else:
+        doc = recording.new_document(settings.to_dict(), kind="learning",
+                                     dataset=learning.dataset_block(ds))
+        path = recording.output_path(Path(output), doc)
+    pool = WorkerPool(registry, settings.worker_settings(), recording.record_backend(doc))
+    _execute(LocalExecutor(pool), jobs, doc, path, "learning", progress, len(jobs), "train")
+    failed = [r for r in doc["learning"] if r["status"] not in ("ok", "skipped")]
+    return Outcome(doc, path, failed)
+
+
+def verify(settings: Settings | None = None, *, steps: int = 10, seeds: int = 3,
+           timeout: float | None = None, registry: Registry | None = None,
+           on_done: Callable[[int, Any, Any], None] | None = None) -> list[dict[str, Any]]:
+    """``benchsuite verify``: parity rows of every backend against the oracle (a row's
+    ``passed`` is False on a deviation, a failure, a crash or a timeout)."""
+    from benchsuite.verify import DEFAULT_TIMEOUT_S, run_verify
+
+    if steps < 1 or seeds < 1:
+        raise UsageError("--steps and --seeds must be >= 1")
+    timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+    if not timeout > 0:
+        raise UsageError("--timeout must be > 0")
+    settings = settings or Settings(data="digits", batch_sizes=(16,))
+    return run_verify(registry or load_registry(), settings, steps, seeds,
+                      isolate=settings.isolate, timeout=timeout, on_done=on_done)
+
+
+def check_plugin(name: str, *, devices: list[str] | None = None, variant: str | None = None,
+                 timeout: float = 300.0, isolate: bool = True,
+                 registry: Registry | None = None, on_result=None) -> list[Any]:
+    """``benchsuite check-plugin``: the contract checks of backend ``name``
+    (:class:`~benchsuite.conformance.CheckResult` rows)."""
+    from benchsuite.planning import check_device
+    from benchsuite.testing import check_backend
+
+    registry = registry or load_registry()
+    backend = registry.backend(name)
+    for device in devices or ():
+        check_device(device)
+    if not timeout > 0:
+        raise UsageError("--timeout must be > 0")
+    wanted = list(backend.supported_devices) if "all" in (devices or ()) else devices or None
+    return check_backend(name, registry=registry, devices=wanted, variant=variant,
+                         isolate=isolate, timeout=timeout, on_result=on_result)
+
+
+def report(paths: list[Path | str], output: Path | str = "report",
+           baseline: str | None = None):
+    """``benchsuite report``: the files written (kind → path) and the tables shown."""
+    from benchsuite.report import write_report
+
+    return write_report([Path(p) for p in paths], Path(output), baseline)
+
+
+def compare(base: list[Path | str], new: list[Path | str], threshold: float | None = None):
+    """``benchsuite compare``: a :class:`~benchsuite.compare.Comparison` of NEW against BASE."""
+    from benchsuite.compare import compare as compare_runs
+
+    return compare_runs([Path(p) for p in base], [Path(p) for p in new], threshold)
+
+
+def export(paths: list[Path | str]):
+    """``benchsuite export``: results files or folders as one DataFrame, a row per case."""
+    from benchsuite import results
+
+    return results.load([Path(p) for p in paths])
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of results files (``benchsuite schema``)."""
+    from benchsuite import results
+
+    return results.schema()

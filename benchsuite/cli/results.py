@@ -1,0 +1,76 @@
+"""``benchsuite export``, ``report`` and ``compare``: what results files say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from benchsuite import api
+from benchsuite.cli.common import group, percent
+from benchsuite.errors import UsageError
+
+RESULTS_ARG = click.Path(path_type=Path)
+
+
+@group.command("export")
+@click.argument("paths", nargs=-1, required=True, type=RESULTS_ARG)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write [default: standard output; parquet needs a file].")
+def export_cmd(paths, fmt, output) -> int:
+    """Results files or folders → one tidy table, a row per case (columns in the README)."""
+    df = api.export(list(paths))
+    if fmt == "parquet":
+        if output is None:
+            raise UsageError("--format parquet needs -o FILE")
+        try:
+            df.to_parquet(output, index=False)
+        except ImportError:
+            raise UsageError("parquet needs pyarrow: pip install pyarrow") from None
+    elif fmt == "csv":
+        text = df.to_csv(index=False)
+        output.write_text(text) if output else click.echo(text, nl=False)
+    else:
+        text = df.to_json(orient="records", indent=1)
+        output.write_text(text) if output else click.echo(text)
+    return 0
+
+
+@group.command("report")
+@click.argument("paths", nargs=-1, required=True, type=RESULTS_ARG)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("report"), show_default=True)
+@click.option("--baseline", default=None, help="Backend the speed-up table divides by "
+              "[default: numpy when present].")
+def report_cmd(paths, output, baseline) -> int:
+    """Tables and plots → OUTPUT/index.html (self-contained), report.md, results.csv, PNGs."""
+    from benchsuite import console
+
+    written, parts = api.report(list(paths), output, baseline)
+    console.print_tables(parts)
+    for kind, path in written.items():
+        click.echo(f"{kind}: {path}")
+    return 0
+
+
+@group.command("compare")
+@click.argument("base", type=RESULTS_ARG)
+@click.argument("new", type=RESULTS_ARG)
+@click.option("--threshold", default=None, metavar="PCT",
+              help="Smallest change that counts, e.g. 5% [default: max(5%, 2 x median CV)].")
+@click.option("--markdown", is_flag=True, help="Print a GitHub Markdown table instead.")
+def compare_cmd(base, new, threshold, markdown) -> int:
+    """Is NEW faster or slower than BASE? Exit 0: no significant regression; 1: regression."""
+    from benchsuite import console
+    from benchsuite.report import to_markdown
+
+    result = api.compare([base], [new], percent(threshold))
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if markdown:
+        click.echo(to_markdown(console.comparison_frame(result)))
+    else:
+        console.print_comparison(result)
+    return 1 if len(result.regressions) else 0

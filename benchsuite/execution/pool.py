@@ -1,0 +1,142 @@
+"""One live worker per backend, and the local executor over it.
+
+:class:`WorkerPool` starts a backend's worker on its first job, keeps it for the next ones,
+replaces it after it dies, and remembers a backend whose worker cannot start (every later job
+of it gets a ``failed`` record with the reason, at once). :class:`LocalExecutor` runs jobs
+here, in order, through a pool.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from benchsuite.backend import Backend
+from benchsuite.execution import Job, WorkerSettings
+from benchsuite.execution.worker import InProcessWorker, SubprocessWorker, WorkerError
+from benchsuite.plugins import Registry
+
+
+class WorkerPool:
+    """Workers by backend name. ``instances`` are backends given as objects rather than by
+    registered name: they can only run in this process. ``on_worker_start(name, info)`` is
+    told each started worker's environment description."""
+
+    def __init__(self, registry: Registry, settings: WorkerSettings,
+                 on_worker_start: Callable[[str, dict[str, Any]], None] | None = None,
+                 instances: dict[str, Backend] | None = None) -> None:
+        self.registry, self.settings = registry, settings
+        self.on_worker_start = on_worker_start
+        self.instances = instances or {}
+        self.workers: dict[str, Any] = {}
+        self.broken: dict[str, str] = {}
+        self._log_dir: Path | None = None
+
+    def run(self, job: Job) -> Any:
+        """The job's record: skipped jobs never start a worker; ``job.processes`` > 1 runs it
+        in that many fresh workers and lets the job combine their records."""
+        if job.skip_reason:
+            return job.record("skipped", job.skip_reason)
+        fresh = getattr(job, "processes", 1)
+        if fresh <= 1:
+            return self._once(job)
+        records = []
+        for _ in range(fresh):
+            self.retire(job.backend)
+            records.append(self._once(job))
+            if records[-1].get("status") != "ok":  # no point repeating a failure
+                break
+        self.retire(job.backend)
+        return job.combine(records)
+
+    def _once(self, job: Job) -> Any:
+        fn, args = job.call()
+        kind, payload = self.call(job.backend, fn, args)
+        return payload if kind == "result" else job.record(kind, payload)
+
+    def call(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...] = ()
+             ) -> tuple[str, Any]:
+        """``fn(session, *args)`` in backend ``name``'s worker: ``("result", value)`` or
+        ``(status, message)``; a worker that died is replaced by the next call."""
+        worker = self.workers.get(name) or self._start(name)
+        if worker is None:
+            return "failed", self.broken[name]
+        outcome = worker.call(fn, args)
+        if not worker.alive:
+            self.retire(name)
+        return outcome
+
+    def retire(self, name: str) -> None:
+        worker = self.workers.pop(name, None)
+        if worker is not None:
+            worker.stop()
+
+    def _start(self, name: str):
+        if name in self.broken:
+            return None
+        try:
+            if self.settings.isolate and name not in self.instances:
+                worker = SubprocessWorker(self.registry, name, self.settings, self.log_dir)
+            else:
+                worker = InProcessWorker(self.registry, self.instances.get(name, name),
+                                         self.settings)
+        except WorkerError as exc:
+            self.broken[name] = str(exc)
+            return None
+        except Exception as exc:  # in-process: the backend's own set-up failed
+            self.broken[name] = f"{name} worker did not start: {type(exc).__name__}: {exc}"
+            return None
+        self.workers[name] = worker
+        if self.on_worker_start:
+            self.on_worker_start(name, worker.info)
+        return worker
+
+    @property
+    def log_dir(self) -> Path:
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.mkdtemp(prefix="benchsuite-workers-"))
+        return self._log_dir
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        self.workers.clear()
+        if self._log_dir is not None:
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+class LocalExecutor:
+    """The jobs in order, here, one worker process per backend."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+
+    def stream(self, jobs: list[Any], on_start: Callable[[int, Any], None] | None = None
+               ) -> Iterator[tuple[Any, Any]]:
+        for i, job in enumerate(jobs):
+            if on_start:
+                on_start(i, job)
+            yield job, self.pool.run(job)
+
+    def expected(self, jobs: list[Any]) -> int:
+        return len(jobs)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def probe_devices(registry: Registry, name: str, settings: WorkerSettings | None = None
+                  ) -> list[str]:
+    """``backend.devices()`` evaluated in a throwaway worker, so that this process never
+    imports a framework; a worker that fails gives no devices."""
+    from benchsuite.execution.worker import devices_of
+
+    pool = WorkerPool(registry, settings or WorkerSettings(timeout=120.0))
+    try:
+        kind, payload = pool.call(name, devices_of)
+    finally:
+        pool.close()
+    return payload if kind == "result" else []

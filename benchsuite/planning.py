@@ -1,0 +1,115 @@
+"""What every planner shares: model names with parameters, specs, and whether a backend can run
+a spec on a device in a variant. Used by speed cases, training runs, parity and conformance.
+
+Planning happens in the parent process and imports no framework: the devices of anything but
+the CPU are probed in a throwaway worker (:func:`benchsuite.execution.pool.probe_devices`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from benchsuite.backend import DEVICES, Backend
+from benchsuite.errors import SpecError, UsageError
+from benchsuite.plugins import Registry
+from benchsuite.spec import ModelSpec
+
+
+def parse_model(text: str) -> tuple[str, dict[str, Any]]:
+    """``"mlp:depth=10,activation=sigmoid"`` → ``("mlp", {"depth": 10, "activation": "sigmoid"})``.
+
+    Values are int, float, or strings; ``a/b/c`` gives a list of ints (convnet filters).
+    """
+    name, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"bad model parameter {item!r} in {text!r} (expected key=value)")
+        params[key.strip()] = _parse_value(value.strip())
+    return name.strip(), params
+
+
+def _parse_value(value: str) -> Any:
+    if "/" in value:
+        return [_parse_value(v) for v in value.split("/")]
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def build_spec(registry: Registry, name: str, params: dict[str, Any],
+               input_shape: tuple[int, int, int], classes: int) -> ModelSpec:
+    """Registered model ``name`` with ``params``; unknown or bad parameters are a SpecError."""
+    entry = registry.model(name)
+    accepted = inspect.signature(entry.factory).parameters
+    unknown = sorted(set(params) - set(accepted) | ({"input_shape", "classes"} & set(params)))
+    if unknown:
+        valid = [p for p in accepted if p not in ("input_shape", "classes")]
+        raise SpecError(f"model {name!r} has no parameter {', '.join(unknown)} "
+                        f"(parameters: {', '.join(valid) or 'none'})")
+    try:
+        return entry.factory(input_shape=input_shape, classes=classes, **params)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"model {name!r} with {params}: {exc}") from None
+
+
+def check_device(device: str, allow_all: bool = True) -> list[str]:
+    """The devices ``device`` stands for ("all": every one), or a UsageError."""
+    valid = (*DEVICES, "all") if allow_all else DEVICES
+    if device not in valid:
+        raise UsageError(f"unknown device {device!r} (valid: {', '.join(valid)})")
+    return list(DEVICES) if device == "all" else [device]
+
+
+def selected_backends(registry: Registry, names: list[str]) -> tuple[list[Backend], bool]:
+    """The backends named (each once, in order), or every registered one; and whether they
+    were named explicitly."""
+    chosen = list(dict.fromkeys(names)) or list(registry.backends)
+    return [registry.backend(n) for n in chosen], bool(names)
+
+
+def variants(backends: list[Backend], wanted: tuple[str, ...]) -> dict[str, list[str]]:
+    """Per backend the variants to run: its default, or each one asked for."""
+    known = {v for b in backends for v in b.variants}
+    for v in wanted:
+        if v not in known:
+            raise UsageError(f"unknown variant {v!r} (valid: {', '.join(sorted(known))})")
+    return {b.name: list(wanted) or [b.variants[0]] for b in backends}
+
+
+def devices(registry: Registry, backend: Backend, wanted: list[str], explicit: bool,
+            every: bool = False) -> list[str]:
+    """Devices of ``backend`` usable now. A backend named on the command line that is not
+    installed, or lacks the one device asked for, is a usage error rather than a skip."""
+    from benchsuite.execution.pool import probe_devices
+
+    if not backend.is_available():
+        if explicit:
+            raise UsageError(f"backend {backend.name!r} is unavailable ({backend.install_hint})")
+        return []
+    static = list(backend.supported_devices)
+    needs_probe = any(d != "cpu" and d in static for d in wanted)
+    have = probe_devices(registry, backend.name) if needs_probe else [
+        d for d in static if d == "cpu"]
+    missing = [d for d in wanted if d not in have]
+    if explicit and not every and missing:
+        raise UsageError(f"backend {backend.name!r} has no {missing[0]} device here "
+                         f"(available: {', '.join(have) or 'none'})")
+    return have
+
+
+def skip_reason(backend: Backend, spec: ModelSpec, device: str, have: list[str],
+                variant: str) -> str | None:
+    """Why ``backend`` cannot run ``spec`` on ``device`` in ``variant`` here, or None."""
+    if not backend.is_available():
+        return f"unavailable ({backend.install_hint})"
+    if device not in have:
+        return f"{backend.name} has no {device} device here (available: {', '.join(have)})"
+    if variant not in backend.variants:
+        return f"{backend.name} has no variant {variant!r} ({', '.join(backend.variants)})"
+    return backend.unsupported_reason(spec)

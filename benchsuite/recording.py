@@ -1,0 +1,109 @@
+"""Results documents as a run writes them: a new document, a fresh file for it, the loop that
+appends each record as its job finishes and saves atomically, and reopening an interrupted
+file for ``--resume``. The same for ``benchsuite run`` (records under ``cases``) and
+``benchsuite train`` (under ``learning``), whatever executor produced the records.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchsuite import __version__, results
+from benchsuite.environment import fingerprint
+from benchsuite.errors import UsageError
+from benchsuite.execution import Executor
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def new_document(settings: dict[str, Any], kind: str | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    """A results document in state ``running``: speed cases, or training runs (``kind``
+    "learning", records under ``learning``)."""
+    doc = {
+        "schema_version": results.SCHEMA_VERSION,
+        "run_id": uuid.uuid4().hex[:12],
+        "benchsuite_version": __version__,
+        "started": now(),
+        "finished": None,
+        "status": "running",
+        "settings": settings,
+        "environment": fingerprint(),
+        "cases": [],
+    }
+    if kind is not None:
+        doc.update(kind=kind, learning=[])
+    doc.update(extra)
+    return doc
+
+
+def output_path(folder: Path, doc: dict[str, Any]) -> Path:
+    """A fresh file name in ``folder``, which is created and checked for writing now."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{doc['run_id']}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
+    return folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{doc['run_id']}.json"
+
+
+def record_backend(doc: dict[str, Any]) -> Callable[[str, dict[str, Any]], None]:
+    """A pool's ``on_worker_start``: each backend's environment goes into ``doc``."""
+    def note(name: str, info: dict[str, Any]) -> None:
+        doc["environment"].setdefault("backends", {})[name] = info
+    return note
+
+
+def execute(executor: Executor, jobs: list[Any], doc: dict[str, Any], path: Path,
+            records: str = "cases", on_start: Callable[[int, Any], None] | None = None,
+            on_done: Callable[[int, Any, Any], None] | None = None) -> dict[str, Any]:
+    """Run ``jobs`` on ``executor``, appending each record to ``doc[records]`` and saving
+    ``doc`` to ``path`` after every one; Ctrl-C (or SIGTERM made one) leaves the document
+    ``interrupted`` with everything finished kept. The executor is closed at the end."""
+    doc["status"] = "running"
+    results.save(doc, path)
+    try:
+        for i, (job, record) in enumerate(executor.stream(jobs, on_start)):
+            doc[records].append(record)
+            results.save(doc, path)
+            if on_done:
+                on_done(i, job, record)
+        doc["status"] = "complete"
+    except KeyboardInterrupt:
+        doc["status"] = "interrupted"
+        raise
+    finally:
+        executor.close()
+        doc["finished"] = now()
+        results.save(doc, path)
+    return doc
+
+
+def reopen(path: Path, kind: str | None = None) -> dict[str, Any]:
+    """An interrupted results file of ``kind`` (None: ``benchsuite run``'s; "learning":
+    ``benchsuite train``'s), with this resumption's time added."""
+    doc = results.read(path)
+    if doc.get("kind") != kind:
+        command = "benchsuite train" if doc.get("kind") == "learning" else "benchsuite run"
+        raise UsageError(f"{path}: a {command} results file; resume it with {command}")
+    if doc.get("status") == "complete":
+        raise UsageError(f"{path}: this run is complete; nothing to resume")
+    doc.setdefault("resumed", []).append(now())
+    return doc
+
+
+def settings_of(doc: dict[str, Any], path: Path, settings_type: Any) -> Any:
+    """The settings object a results document was written with, or a one-line UsageError."""
+    try:
+        return settings_type.from_dict(doc["settings"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read its settings ({exc})") from None
