@@ -337,11 +337,10 @@ def execute(
 
 def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
     """One record from the same case measured in several processes: pooled samples."""
-    from benchsuite.measure import summarize
+    from benchsuite.stats import pool
 
     out = dict(records[0])
-    samples = [s for r in records for s in r["throughput"]["samples"]]
-    out["throughput"] = summarize(samples)
+    out["throughput"] = pool(r["throughput"]["samples"] for r in records)
     median = out["throughput"]["median"]
     out["step_ms"] = 1000 * batch_size / median
     if out.get("flops_per_sample"):
