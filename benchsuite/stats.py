@@ -49,6 +49,7 @@ def _median_ratio(b: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _percentile_bootstrap(data: tuple[np.ndarray, ...], statistic, confidence: float,
                           resamples: int, seed: int) -> tuple[float, float]:
+    """scipy's percentile bootstrap of ``statistic`` over ``data``, vectorized, seeded."""
     res = _scipy.bootstrap(data, statistic, n_resamples=resamples, vectorized=True,
                            confidence_level=confidence, method="percentile",
                            rng=np.random.default_rng(seed))

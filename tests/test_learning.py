@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import cli, data, learning, learnreport, results, training
+from benchsuite import cli, data, learning, results, training
 from benchsuite import spec as S
 from benchsuite.errors import ResultsError
 from benchsuite.optim import SGD
 from benchsuite.plugins import load_registry
+from benchsuite.report import learning as learnreport
 
 
 @pytest.fixture(scope="module")
