@@ -7,8 +7,14 @@ milliseconds is what matters. Calibration: coverage of the true median of a logn
 95% interval, at the sample sizes benchmarks have (5-20 repeats), and what BCa does with tied
 samples (throughputs of a stable case often tie).
 
-Run: ``python benchmarks/stats_speed.py``; quote the medians with the load average printed
-first (the machine is shared: timings are noisy).
+End to end: ``compare`` of two results files of 240 cases each, with scipy's ratio CI and
+with the hand-rolled one patched in (``summarize`` is timed per call: a run calls it once per
+case, next to seconds of measuring; ``write_report`` calls no bootstrap, it reads the stored
+CIs).
+
+Run from the repository root: ``PYTHONPATH=. python benchmarks/stats_speed.py``; quote the
+medians with the load average printed first and last (the machine is shared: timings are
+noisy).
 """
 
 from __future__ import annotations
@@ -95,8 +101,29 @@ def coverage(trials: int = 300) -> None:
           f"percentile {stats.bootstrap_ci(tied)}")
 
 
+def compare_end_to_end(cases: int = 240, calls: int = 5) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from benchsuite import compare as cmp
+    from tests.resultdocs import make_run, write
+
+    rng = np.random.default_rng(4)
+    specs = [{"backend": f"b{i % 3}", "model": f"m{i}", "samples": list(rng.normal(1000, 20, 7))}
+             for i in range(cases)]
+    with tempfile.TemporaryDirectory() as tmp:
+        a = write(make_run(specs), Path(tmp) / "a.json")
+        b = write(make_run(specs), Path(tmp) / "b.json")
+        scipy_ms = median_ms(cmp.compare, [a], [b], calls=calls)
+        cmp.ratio_ci = hand_ratio  # the previous implementation, same call
+        hand = median_ms(cmp.compare, [a], [b], calls=calls)
+    print(f"compare of 2 x {cases} cases, median of {calls}: hand {hand:.0f} ms   "
+          f"scipy {scipy_ms:.0f} ms")
+
+
 if __name__ == "__main__":
     print("load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     speed()
+    compare_end_to_end()
     coverage()
     print("load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
