@@ -2,11 +2,15 @@
 CI, IQR, CV), pooling of several processes' samples, latency percentiles, and what ``compare``
 needs (a bootstrap CI of a ratio of medians, Mann-Whitney U, the noise threshold).
 
-A leaf: it imports nothing from benchsuite, so every layer may use it. The bootstrap and the
-rank test are scipy's (``scipy.stats.bootstrap``, ``scipy.stats.mannwhitneyu``); the
-percentile method is used because benchmark samples are few (5-10 repeats) and often tied, where
-BCa's jackknife acceleration is degenerate (see ``benchmarks/stats_speed.py``). Resampling is
-seeded: the same samples always give the same interval.
+A leaf: it imports nothing from benchsuite, so every layer may use it. The percentile
+bootstrap is numpy's resampling, not ``scipy.stats.bootstrap``: ``summarize`` runs in every
+worker process, and importing ``scipy.stats`` there costs 1.2-2.9 s per worker start (it made
+worker start-ups miss 1 s timeouts), while numpy's costs about the same per call as scipy's
+and gives the intervals the code before this module gave, to the last bit or so
+(``benchmarks/stats_speed.py``). The Mann-Whitney test is scipy's (its exact small-sample
+distribution is not worth rewriting), imported only when ``compare`` asks for a p-value.
+Percentile, not BCa: BCa's jackknife gives NaN on tied samples, common for a stable case.
+Resampling is seeded: the same samples always give the same interval.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from scipy import stats as _scipy
 
 UNSTABLE_CV = 0.10  # a case whose repeats vary more than this is flagged unstable
 CONFIDENCE = 0.95
@@ -49,12 +52,14 @@ def _median_ratio(b: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _percentile_bootstrap(data: tuple[np.ndarray, ...], statistic, confidence: float,
                           resamples: int, seed: int) -> tuple[float, float]:
-    """scipy's percentile bootstrap of ``statistic`` over ``data``, vectorized, seeded."""
-    res = _scipy.bootstrap(data, statistic, n_resamples=resamples, vectorized=True,
-                           confidence_level=confidence, method="percentile",
-                           rng=np.random.default_rng(seed))
-    ci = res.confidence_interval
-    return float(ci.low), float(ci.high)
+    """The percentile bootstrap CI of ``statistic(*samples, axis=-1)``: each sample resampled
+    with replacement on its own, ``resamples`` times, from one seeded generator."""
+    rng = np.random.default_rng(seed)
+    drawn = [x[rng.integers(0, len(x), (resamples, len(x)))] for x in data]
+    values = statistic(*drawn, axis=-1)
+    alpha = (1 - confidence) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return float(lo), float(hi)
 
 
 def p_value(base: Sequence[float], new: Sequence[float]) -> float:
@@ -63,7 +68,9 @@ def p_value(base: Sequence[float], new: Sequence[float]) -> float:
     never be significant. Fewer than 2 samples on a side: 1.0 (no evidence)."""
     if len(base) < 2 or len(new) < 2:
         return 1.0
-    return float(_scipy.mannwhitneyu(base, new, alternative="two-sided").pvalue)
+    from scipy.stats import mannwhitneyu  # 1+ s to import: not in every worker, only here
+
+    return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
 
 
 def noise_threshold(cvs: Iterable[float], floor: float = MIN_THRESHOLD,

@@ -4,6 +4,8 @@ the coverage of the bootstrap intervals on distributions whose median is known."
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from math import comb
 from pathlib import Path
 
@@ -113,3 +115,14 @@ def test_stats_is_a_leaf():
     names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert not [n for n in names if n.split(".")[0] == "benchsuite"]
+
+
+def test_timing_code_does_not_import_scipy():
+    """summarize runs in every worker; importing scipy.stats there costs over a second per
+    worker start (measured: benchmarks/stats_speed.py), so only compare's p-value loads it."""
+    code = ("import sys; import benchsuite.worker, benchsuite.measure, benchsuite.stats as s; "
+            "s.summarize([1.0, 2.0, 3.0]); s.ratio_ci([1.0, 2.0], [2.0, 3.0]); "
+            "print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
