@@ -19,6 +19,7 @@ from benchsuite.execution import WorkerSettings
 from benchsuite.optim import OPTIMIZERS, SGD, Optimizer, optimizer_dict
 from benchsuite.plugins import Registry
 from benchsuite.spec import DEFAULT_INPUT, ModelSpec
+from benchsuite.stats import pool
 
 MODES = ("train", "infer", "latency")  # latency: predict at batch 1, every step timed
 DEFAULT_MODES = ("train", "infer")
@@ -157,11 +158,8 @@ def base_record(case: Case, backend_version: str | None, settings: Settings | No
 
 def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
     """One record from the same case measured in several processes: pooled samples."""
-    from benchsuite.measure import summarize
-
     out = dict(records[0])
-    samples = [s for r in records for s in r["throughput"]["samples"]]
-    out["throughput"] = summarize(samples)
+    out["throughput"] = pool(r["throughput"]["samples"] for r in records)
     median = out["throughput"]["median"]
     out["step_ms"] = 1000 * batch_size / median
     if out.get("flops_per_sample"):

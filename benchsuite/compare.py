@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from benchsuite import results
 from benchsuite.errors import ResultsError
+from benchsuite.stats import noise_threshold, p_value, ratio_ci
 
 KEY = ["backend", "variant", "model", "model_params", "mode", "device", "batch_size"]
 ALPHA = 0.05
@@ -52,29 +52,9 @@ class Comparison:
         return self.rows[self.rows["verdict"].isin(REGRESSIONS)]
 
 
-def ratio_ci(base: list[float], new: list[float], resamples: int = 2000,
-             seed: int = 0) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    b, n = np.asarray(base, float), np.asarray(new, float)
-    bm = np.median(rng.choice(b, (resamples, len(b))), axis=1)
-    nm = np.median(rng.choice(n, (resamples, len(n))), axis=1)
-    r = nm / bm
-    return float(np.quantile(r, 0.025)), float(np.quantile(r, 0.975))
-
-
-def p_value(base: list[float], new: list[float]) -> float:
-    """Two-sided Mann-Whitney U. With n samples a side the smallest p is 2/C(2n, n): 0.1 for
-    3 vs 3, 0.008 for 5 vs 5 — fewer than 4 repeats can never be significant."""
-    from scipy.stats import mannwhitneyu
-
-    if len(base) < 2 or len(new) < 2:
-        return 1.0
-    return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
-
-
-def default_threshold(*frames: pd.DataFrame) -> float:
-    cvs = pd.concat([f.loc[f["status"] == "ok", "cv"] for f in frames]).dropna()
-    return max(0.05, 2 * float(cvs.median())) if len(cvs) else 0.05
+def _ok_cvs(*frames: pd.DataFrame) -> pd.Series:
+    """The CVs of the cases that ran, on both sides: the noise the threshold follows."""
+    return pd.concat([f.loc[f["status"] == "ok", "cv"] for f in frames])
 
 
 def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -100,7 +80,7 @@ def environment_differences(base_envs, new_envs) -> list[str]:
 def compare(base: list[Path], new: list[Path], threshold: float | None = None) -> Comparison:
     bdf, benv = _side(base, "BASE")
     ndf, nenv = _side(new, "NEW")
-    thr = default_threshold(bdf, ndf) if threshold is None else threshold
+    thr = noise_threshold(_ok_cvs(bdf, ndf)) if threshold is None else threshold
     bk = {tuple(r[k] for k in KEY): r for r in bdf.to_dict("records")}
     nk = {tuple(r[k] for k in KEY): r for r in ndf.to_dict("records")}
     if not set(bk) & set(nk):

@@ -251,7 +251,7 @@ def print_learning(doc: dict[str, Any]) -> list[str]:
     whose median seed never reached its target (also printed)."""
     from pathlib import Path
 
-    from benchsuite import learnreport
+    from benchsuite.report import learning as learnreport
 
     df = learnreport.frame([(Path("."), doc)])
     print_tables(learnreport.tables(df))

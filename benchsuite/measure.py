@@ -1,10 +1,11 @@
-"""Timers and statistics (after pyperf and asv).
+"""Timers (after pyperf and asv): warm-up, timed repeats, per-step latencies, peak RSS, the GEMM
+peak.
 
 A step is timed between two calls to ``synchronize`` so that asynchronous backends are
 charged for all their work. Warm-up runs until step times settle; then each repeat runs enough
-steps to last ``min_time`` seconds, and one throughput sample is kept per repeat. The summary
-is the median with a bootstrap 95% confidence interval, the IQR and the coefficient of
-variation; CV above 10% marks the case unstable.
+steps to last ``min_time`` seconds, and one throughput sample is kept per repeat. What the
+samples become (median, bootstrap CI, IQR, CV, latency percentiles) is ``benchsuite.stats``;
+its ``summarize`` and ``latency_summary`` are re-exported here for the code that times a case.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-UNSTABLE_CV = 0.10
+from benchsuite.stats import latency_summary, summarize
+
+__all__ = ["Timing", "WarmUp", "gemm_gflops", "latency_summary", "measure", "peak_rss_bytes",
+           "reset_peak_rss", "step_latencies", "summarize", "timed", "timed_repeats", "warm_up"]
 
 
 @dataclass
@@ -105,37 +109,6 @@ def timed_repeats(
     return out
 
 
-def bootstrap_ci(
-    samples: list[float], confidence: float = 0.95, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the median (seeded: reproducible)."""
-    data = np.asarray(samples, dtype=float)
-    if len(data) < 2:
-        return float(data[0]), float(data[0])
-    rng = np.random.default_rng(seed)
-    medians = np.median(rng.choice(data, size=(resamples, len(data))), axis=1)
-    alpha = (1 - confidence) / 2
-    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
-
-
-def summarize(samples: list[float]) -> dict[str, object]:
-    """Median, bootstrap 95% CI, IQR, CV and the raw samples, JSON-ready."""
-    data = np.asarray(samples, dtype=float)
-    lo, hi = bootstrap_ci(samples)
-    mean = float(data.mean())
-    cv = float(data.std(ddof=1) / mean) if len(data) > 1 and mean else 0.0
-    q1, q3 = np.quantile(data, [0.25, 0.75])
-    return {
-        "median": float(np.median(data)),
-        "ci_low": lo,
-        "ci_high": hi,
-        "iqr": float(q3 - q1),
-        "cv": cv,
-        "unstable": cv > UNSTABLE_CV,
-        "samples": [float(s) for s in data],
-    }
-
-
 def step_latencies(
     step: Callable[[], object],
     sync: Callable[[], None],
@@ -150,16 +123,6 @@ def step_latencies(
         if after_repeat is not None:
             after_repeat()
     return groups
-
-
-def latency_summary(seconds: list[float]) -> dict[str, float]:
-    """p50/p90/p99 and mean of per-step latencies, in milliseconds, plus the 1st..99th
-    percentiles (the distribution, compactly, for plots)."""
-    ms = np.asarray(seconds, dtype=float) * 1000
-    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-    return {"p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99),
-            "mean_ms": float(ms.mean()), "n": len(ms),
-            "quantiles_ms": [float(q) for q in np.percentile(ms, np.arange(1, 100))]}
 
 
 # -- memory ----------------------------------------------------------------------------------

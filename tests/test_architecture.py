@@ -30,8 +30,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                      "benchsuite.conformance", "benchsuite.testing",
                      "benchsuite.learning", "benchsuite.training", "benchsuite.scaffold"}),
     ("results and report", {"benchsuite.results", "benchsuite.recording",
-                            "benchsuite.compare", "benchsuite.report", "benchsuite.plots",
-                            "benchsuite.learnreport", "benchsuite.schema"}),
+                            "benchsuite.compare", "benchsuite.report",
+                            "benchsuite.schema"}),
     ("api", {"benchsuite.api"}),
     ("cli", {"benchsuite.cli", "benchsuite.console", "benchsuite.__main__"}),
 ]

@@ -11,7 +11,8 @@ import click
 import pytest
 
 import benchsuite.cli
-from benchsuite import learnreport, results
+from benchsuite import results
+from benchsuite.report import learning as learnreport
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

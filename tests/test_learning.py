@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite import api, cli, data, learning, learnreport, results, training
+from benchsuite import api, cli, data, learning, results, training
 from benchsuite import spec as S
 from benchsuite.errors import ResultsError
 from benchsuite.execution.worker import Session
 from benchsuite.optim import SGD
 from benchsuite.plugins import load_registry
+from benchsuite.report import learning as learnreport
 
 
 @pytest.fixture(scope="module")

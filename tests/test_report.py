@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -92,3 +96,54 @@ def test_bad_results_files_are_one_line_exit_2(tmp_path, capsys, content, messag
         assert cli.main(args) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0] and str(bad) in err[0]
+
+
+def _imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """benchsuite modules ``module`` imports anywhere (in functions, under TYPE_CHECKING);
+    ``from pkg import mod`` counts as importing pkg.mod when that is a module."""
+    out = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
+            subs = {f"{base}.{a.name}" for a in node.names} & known
+            out |= subs or {base}
+    return {m for m in out if m in known and m != module}
+
+
+def test_report_package_and_stats_are_in_no_import_cycle():
+    root = Path(report.__file__).parents[1]
+    files = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(
+        ".__init__"): p for p in root.rglob("*.py")}
+    graph = {m: _imports(p, m, set(files)) for m, p in files.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m == goal:
+                return True
+            if m not in seen:
+                seen.add(m)
+                todo += graph[m]
+        return False
+
+    ours = [m for m in graph if m.startswith("benchsuite.report") or m == "benchsuite.stats"]
+    assert len(ours) >= 7
+    assert [m for m in ours if reaches(m, m)] == []
+    assert graph["benchsuite.stats"] == set()  # a leaf: every layer may use it
+
+
+def test_importing_the_report_api_does_not_load_matplotlib():
+    """``compare --markdown`` and ``train``'s summary use the tables: they must not pay for
+    matplotlib and seaborn, which only ``write_report`` needs."""
+    code = ("import sys; from benchsuite.report import to_markdown, tables, learning; "
+            "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -1,35 +1,22 @@
-"""Seaborn figures for reports (Agg backend, deterministic file names, one colour per backend
-across every figure). Each function returns None when the results hold nothing to plot."""
+"""The speed figures of a report (seaborn on Agg, deterministic file names, one colour per
+backend across every figure). Each figure function returns None when the results hold nothing
+to plot."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display, same output everywhere
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from benchsuite.parity import TOLERANCE
-from benchsuite.report import ok_rows
-
-DPI = 110
-
-
-def palette(labels) -> dict[str, tuple]:
-    names = sorted(set(labels))
-    return dict(zip(names, sns.color_palette("colorblind", max(len(names), 1))))
+from benchsuite.report.speed import ok_rows
+from benchsuite.report.style import drawn, palette, plt, save, set_theme, sns
 
 
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
-    return path
+def backend_colors(df: pd.DataFrame) -> dict[str, tuple]:
+    """The colour of each backend label that ran (the learning figures reuse it)."""
+    return palette(ok_rows(df)["label"]) if not df.empty else {}
 
 
 def _bars(ax, data: pd.DataFrame, value: str, colors, low=None, high=None) -> None:
@@ -63,10 +50,11 @@ def _bar_panels(data: pd.DataFrame, by: list[str], value: str, colors, title: st
         ax.set_ylabel(ylabel)
     axes[0][0].legend(title="backend")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def throughput(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    """Median throughput with its 95% CI, a panel per mode/device/batch size."""
     ok = ok_rows(df)
     if ok.empty:
         return None
@@ -76,6 +64,7 @@ def throughput(df: pd.DataFrame, path: Path, colors) -> Path | None:
 
 
 def scaling(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    """Throughput against batch size, for cases measured at two sizes or more."""
     ok = ok_rows(df)
     ok = ok[ok["mode"] != "latency"]
     sizes = ok.groupby(["label", "model", "mode"])["batch_size"].transform("nunique")
@@ -97,7 +86,7 @@ def _finish_grid(grid, axis_labels: tuple[str, str], title: str, path: Path, y: 
     grid.set_axis_labels(*axis_labels)
     grid.legend.set_title("backend")
     grid.figure.suptitle(title, y=y)
-    return _save(grid.figure, path)
+    return save(grid.figure, path)
 
 
 def latency(df: pd.DataFrame, path: Path, colors) -> Path | None:
@@ -121,6 +110,7 @@ def latency(df: pd.DataFrame, path: Path, colors) -> Path | None:
 
 
 def phases(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    """Stacked phases of each training case (median over repeated cases)."""
     ok = ok_rows(df)
     ok = ok[ok["mode"] == "train"]
     if ok.empty:
@@ -133,10 +123,11 @@ def phases(df: pd.DataFrame, path: Path, colors) -> Path | None:
     data.plot.barh(stacked=True, ax=ax, color=sns.color_palette("muted", len(parts)))
     ax.set_xlabel("seconds")
     ax.set_title("Phases of a training case: import, build, first step, one steady step")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def efficiency(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    """Achieved GFLOP/s as % of the framework's measured GEMM peak."""
     ok = ok_rows(df)
     ok = ok[ok["efficiency"].notna()]
     if ok.empty:
@@ -148,6 +139,7 @@ def efficiency(df: pd.DataFrame, path: Path, colors) -> Path | None:
 
 
 def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
+    """Each case's largest deviation from the float64 oracle, with the tolerance line."""
     ok = ok_rows(df)
     ok = ok[ok["parity_max_deviation"].notna()]
     if ok.empty:
@@ -161,19 +153,18 @@ def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ax.set_ylabel("largest median deviation (log)")
     ax.set_title("Parity with the float64 NumPy oracle")
     ax.legend(title="backend")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def write_all(df: pd.DataFrame, out_dir: Path) -> dict[str, tuple[str, Path]]:
     """Every figure the data supports: name → (title, PNG path)."""
-    sns.set_theme(style="whitegrid", context="notebook")
-    colors = palette(ok_rows(df)["label"]) if not df.empty else {}
-    made = {
-        "throughput": ("Throughput", throughput(df, out_dir / "throughput.png", colors)),
-        "scaling": ("Batch-size scaling", scaling(df, out_dir / "scaling.png", colors)),
-        "latency": ("Latency distribution", latency(df, out_dir / "latency.png", colors)),
-        "phases": ("Phases", phases(df, out_dir / "phases.png", colors)),
-        "efficiency": ("Efficiency", efficiency(df, out_dir / "efficiency.png", colors)),
-        "parity": ("Parity", parity_plot(df, out_dir / "parity.png", colors)),
-    }
-    return {k: (title, p) for k, (title, p) in made.items() if p is not None}
+    set_theme()
+    c = backend_colors(df)
+    return drawn({
+        "throughput": ("Throughput", throughput(df, out_dir / "throughput.png", c)),
+        "scaling": ("Batch-size scaling", scaling(df, out_dir / "scaling.png", c)),
+        "latency": ("Latency distribution", latency(df, out_dir / "latency.png", c)),
+        "phases": ("Phases", phases(df, out_dir / "phases.png", c)),
+        "efficiency": ("Efficiency", efficiency(df, out_dir / "efficiency.png", c)),
+        "parity": ("Parity", parity_plot(df, out_dir / "parity.png", c)),
+    })

@@ -1,12 +1,11 @@
-"""Learning results (``benchsuite train``) as tidy frames, report tables and seaborn figures.
+"""Learning results (``benchsuite train``) as tidy frames and report tables (pandas only; the
+figures are ``learning_figures``).
 
-Seeds are summarised by their median (min and max shown where they matter); figures use one
-colour per backend, the same palette as the speed figures.
+Seeds are summarised by their median (min and max shown where they matter).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,6 +25,7 @@ def _ratio(norms: list[float] | None) -> float | None:
 
 
 def _row(r: dict[str, Any], doc: dict[str, Any], file: str) -> dict[str, Any]:
+    """One training run as a flat row of :data:`COLUMNS`."""
     import json
 
     spec, opt = r.get("spec") or {}, r.get("optimizer") or {}
@@ -51,6 +51,7 @@ def _row(r: dict[str, Any], doc: dict[str, Any], file: str) -> dict[str, Any]:
 
 
 def _records(runs):
+    """(path, document, training run) of every learning document in ``runs``."""
     for path, doc in runs:
         for r in doc.get("learning") or []:
             yield path, doc, r
@@ -161,12 +162,14 @@ def gradients_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def problems_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The training runs that failed or were skipped, with their errors."""
     bad = df[df["status"] != "ok"]
     return bad[["task", "backend", "model", "model_params", "seed", "status",
                 "error"]].reset_index(drop=True)
 
 
 def tables(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(title, table) pairs of the learning results, in report order; empty ones left out."""
     if df.empty:
         return []
     out = [
@@ -177,151 +180,3 @@ def tables(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         ("Learning runs that failed or were skipped", problems_table(df)),
     ]
     return [(title, t) for title, t in out if not t.empty]
-
-
-# -- figures -------------------------------------------------------------------------------
-
-def _save(fig, path: Path) -> Path:
-    """Like the speed figures, but cropped to what is drawn: facet grids put their title
-    above and their legend beside the axes, which a plain tight layout cuts off."""
-    from benchsuite.plots import DPI, plt
-
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return path
-
-
-def write_figures(runs, learned: pd.DataFrame, out_dir: Path,
-                  colors: dict[str, Any]) -> dict[str, tuple[str, Path]]:
-    """Every learning figure the results support: name → (title, PNG path). ``learned`` is
-    :func:`frame` of ``runs``, which the caller has already built."""
-    from benchsuite import plots
-
-    cur, norms = curves(runs), gradient_norms(runs)
-    if cur.empty:
-        return {}
-    colors = {**plots.palette(cur["backend"]), **colors}
-    made = {
-        "learning_curves": ("Learning curves", _curves(cur, out_dir / "learning_curves.png",
-                                                       colors)),
-        "accuracy_vs_time": ("Accuracy against training time",
-                             _accuracy_vs_time(cur, out_dir / "accuracy_vs_time.png")),
-        "time_to_target": ("Time to target accuracy",
-                           _time_to_target(learned, out_dir / "time_to_target.png",
-                                           colors)),
-        "gradient_norms": ("Gradient norm by layer",
-                           _gradient_norms(norms, out_dir / "gradient_norms.png")),
-        "accuracy_vs_depth": ("Accuracy against depth",
-                              _accuracy_vs_depth(learned, out_dir / "accuracy_vs_depth.png",
-                                                 colors)),
-    }
-    return {k: (title, p) for k, (title, p) in made.items() if p is not None}
-
-
-def _median_curve(cur: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return cur.groupby([*keys, "epoch"], as_index=False)[
-        ["train_s", "loss", "test_accuracy", "train_accuracy"]].median()
-
-
-def _curves(cur: pd.DataFrame, path: Path, colors) -> Path | None:
-    """Loss and test accuracy per epoch, one line per backend, a column per model."""
-    import seaborn as sns
-
-
-    acc = cur[cur["task"] == "accuracy"]
-    if acc.empty:
-        return None
-    data = _median_curve(acc, ["backend", "model"])
-    long = data.melt(id_vars=["backend", "model", "epoch"], value_vars=["loss", "test_accuracy"],
-                     var_name="metric")
-    grid = sns.relplot(data=long, x="epoch", y="value", hue="backend", col="model",
-                       row="metric", kind="line", palette=colors, height=2.8, aspect=1.3,
-                       facet_kws={"sharey": "row", "sharex": "col"})
-    for ax in grid.axes[0]:
-        ax.set_yscale("log")
-    grid.axes[0][0].set_ylabel("training loss (log)")
-    grid.axes[1][0].set_ylabel("test accuracy")
-    grid.set_titles("{col_name}")
-    grid.figure.suptitle("Training loss (log) and test accuracy per epoch, median of seeds",
-                         y=1.02)
-    return _save(grid.figure, path)
-
-
-def _accuracy_vs_time(cur: pd.DataFrame, path: Path) -> Path | None:
-    """Logreg vs MLP vs ConvNet: test accuracy against training seconds, per backend."""
-    import seaborn as sns
-
-
-    acc = cur[cur["task"] == "accuracy"]
-    if acc.empty:
-        return None
-    data = _median_curve(acc, ["backend", "model"])
-    grid = sns.relplot(data=data, x="train_s", y="test_accuracy", hue="model", col="backend",
-                       kind="line", marker="o", height=3, aspect=1.2,
-                       facet_kws={"sharex": False})
-    grid.set(xscale="log")
-    grid.set_axis_labels("training time, s (log)", "test accuracy")
-    grid.figure.suptitle("Feature learning: accuracy against time, median of seeds", y=1.04)
-    return _save(grid.figure, path)
-
-
-def _time_to_target(df: pd.DataFrame, path: Path, colors) -> Path | None:
-    import seaborn as sns
-
-    from benchsuite.plots import plt
-
-    ok = df[(df["task"] == "accuracy") & df["time_to_target_s"].notna()]
-    if ok.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sns.barplot(data=ok, x="model", y="time_to_target_s", hue="backend", palette=colors,
-                estimator="median", errorbar=("pi", 100), ax=ax)
-    ax.set_ylabel("training seconds to target\n(median; line: min–max)")
-    ax.set_title("Time to target test accuracy")
-    return _save(fig, path)
-
-
-def _gradient_norms(norms: pd.DataFrame, path: Path) -> Path | None:
-    """Gradient norm per layer (log), a panel per backend × depth, a line per activation."""
-    import seaborn as sns
-
-
-    if norms.empty:
-        return None
-    data = norms.groupby(["backend", "depth", "activation", "when", "layer"],
-                         as_index=False)["norm"].median()
-    grid = sns.relplot(data=data, x="layer", y="norm", hue="activation", style="when",
-                       col="depth", row="backend", kind="line", marker="o", height=2.6,
-                       aspect=1.2, facet_kws={"sharex": False})
-    from matplotlib.ticker import MaxNLocator
-
-    grid.set(yscale="log")
-    for ax in grid.axes.flat:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    grid.set_axis_labels("Dense layer (1 = first)", "‖∂loss/∂W‖ (log)")
-    grid.figure.suptitle("Vanishing gradients: gradient norm by layer, median of seeds",
-                         y=1.02)
-    return _save(grid.figure, path)
-
-
-def _accuracy_vs_depth(df: pd.DataFrame, path: Path, colors) -> Path | None:
-    import seaborn as sns
-
-
-    ok = df[(df["task"] == "gradients") & (df["status"] == "ok")]
-    if ok.empty:
-        return None
-    data = ok.groupby(["backend", "activation", "depth"], as_index=False)[
-        "final_test_accuracy"].median()
-    grid = sns.relplot(data=data, x="depth", y="final_test_accuracy", hue="activation",
-                       col="backend", kind="line", marker="o", height=3, aspect=1.1)
-    from matplotlib.ticker import NullLocator, ScalarFormatter
-
-    grid.set(xscale="log")
-    for ax in grid.axes.flat:
-        ax.set_xticks(sorted(data["depth"].unique()))
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_locator(NullLocator())
-    grid.set_axis_labels("hidden layers (log scale)", "test accuracy after the budget")
-    grid.figure.suptitle("Accuracy against depth, median of seeds", y=1.04)
-    return _save(grid.figure, path)
