@@ -18,7 +18,7 @@ from benchsuite.errors import UsageError
 from benchsuite.execution import WorkerSettings
 from benchsuite.optim import OPTIMIZERS, SGD, Optimizer, optimizer_dict
 from benchsuite.plugins import Registry
-from benchsuite.spec import DEFAULT_INPUT, ModelSpec
+from benchsuite.spec import DEFAULT_INPUT
 from benchsuite.stats import pool
 
 MODES = ("train", "infer", "latency")  # latency: predict at batch 1, every step timed
@@ -102,19 +102,13 @@ class Settings:
             raise UsageError(f"unknown data set {self.data!r} (valid: {', '.join(DATASETS)})")
 
 
-@dataclass
-class Case:
+@dataclass(frozen=True)
+class Case(planning.PlannedJob):
     """One speed case; an execution job (see :mod:`benchsuite.execution`)."""
 
-    backend: str
-    spec: ModelSpec
     mode: str
     device: str
     batch_size: int
-    variant: str | None = None
-    skip_reason: str | None = None
-    settings: Settings | None = field(default=None, repr=False, compare=False)
-    backend_version: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -208,9 +202,9 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     have = {b.name: planning.devices(registry, b, wanted, explicit, every) for b in backends}
     variants = planning.variants(backends, settings.variants)
     versions = {b.name: _version(b) for b in backends}
-    return [Case(b.name, spec, mode, dev, bs, var,
-                 planning.skip_reason(b, spec, dev, have[b.name], var), settings,
-                 versions[b.name])
+    return [Case(mode, dev, bs, backend=b.name, spec=spec, variant=var,
+                 skip_reason=planning.skip_reason(b, spec, dev, have[b.name], var),
+                 settings=settings, backend_version=versions[b.name])
             for spec in specs for mode in settings.modes for dev in wanted
             for bs in _batch_sizes(mode, settings.batch_sizes)
             for b in backends for var in variants[b.name]]

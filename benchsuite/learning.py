@@ -106,20 +106,14 @@ class LearnSettings:
 
 
 @dataclass(frozen=True)
-class Job:
+class Job(planning.PlannedJob):
     """One training run: a task, a backend, a model spec, a seed, and how to train it."""
 
     task: str
-    backend: str
-    variant: str | None
-    spec: ModelSpec
     seed: int
     optimizer: Optimizer
     epochs: int
     target: float | None = None
-    skip_reason: str | None = None
-    settings: LearnSettings | None = field(default=None, repr=False, compare=False)
-    backend_version: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -231,9 +225,9 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
                 spec = planning.build_spec(registry, "mlp", params, shape, classes)
                 specs.append(("gradients", spec, g))
     versions = {b.name: b.version() if b.is_available() else None for b in backends}
-    return [Job(task, b.name, var, spec, seed, r.optimizer, r.epochs, r.target,
-                planning.skip_reason(b, spec, settings.device, have[b.name], var), settings,
-                versions[b.name])
+    return [Job(task, seed, r.optimizer, r.epochs, r.target, backend=b.name, spec=spec,
+                variant=var, settings=settings,
+                skip_reason=planning.skip_reason(b, spec, settings.device, have[b.name], var), backend_version=versions[b.name])
             for task, spec, r in specs for seed in settings.seeds
             for b in backends for var in variants[b.name]]
 

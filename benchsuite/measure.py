@@ -88,14 +88,9 @@ def measure(
     return timing
 
 
-def timed_repeats(
-    step: Callable[[], object],
-    sync: Callable[[], None],
-    batch_size: int,
-    steps: int,
-    repeats: int,
-    after_repeat: Callable[[], None] | None = None,
-) -> list[float]:
+def timed_repeats(step: Callable[[], object], sync: Callable[[], None], batch_size: int,
+                  steps: int, repeats: int,
+                  after_repeat: Callable[[], None] | None = None) -> list[float]:
     """Throughput (samples/s) of ``repeats`` timed runs of ``steps`` steps each (warm already)."""
     out = []
     for _ in range(repeats):
@@ -109,13 +104,9 @@ def timed_repeats(
     return out
 
 
-def step_latencies(
-    step: Callable[[], object],
-    sync: Callable[[], None],
-    steps: int,
-    repeats: int,
-    after_repeat: Callable[[], None] | None = None,
-) -> list[list[float]]:
+def step_latencies(step: Callable[[], object], sync: Callable[[], None], steps: int,
+                   repeats: int,
+                   after_repeat: Callable[[], None] | None = None) -> list[list[float]]:
     """Seconds of every single step (each synchronized), ``repeats`` groups of ``steps``."""
     groups = []
     for _ in range(repeats):

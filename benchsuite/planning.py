@@ -8,12 +8,27 @@ the CPU are probed in a throwaway worker (:func:`benchsuite.execution.pool.probe
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass, field
 from typing import Any
 
 from benchsuite.backend import DEVICES, Backend
 from benchsuite.errors import SpecError, UsageError
 from benchsuite.plugins import Registry
 from benchsuite.spec import ModelSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedJob:
+    """What every planned job of a model carries: its backend, variant and spec, why it cannot
+    run here (None: it can), the settings of its run, and its backend's version (for the
+    records written without a worker: skipped rows, dead workers)."""
+
+    backend: str
+    spec: ModelSpec
+    variant: str | None = None
+    skip_reason: str | None = None
+    settings: Any = field(default=None, repr=False, compare=False)
+    backend_version: str | None = field(default=None, compare=False)
 
 
 def parse_model(text: str) -> tuple[str, dict[str, Any]]:
