@@ -227,7 +227,8 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
     versions = {b.name: b.version() if b.is_available() else None for b in backends}
     return [Job(task, seed, r.optimizer, r.epochs, r.target, backend=b.name, spec=spec,
                 variant=var, settings=settings,
-                skip_reason=planning.skip_reason(b, spec, settings.device, have[b.name], var), backend_version=versions[b.name])
+                skip_reason=planning.skip_reason(b, spec, settings.device, have[b.name], var),
+                backend_version=versions[b.name])
             for task, spec, r in specs for seed in settings.seeds
             for b in backends for var in variants[b.name]]
 
