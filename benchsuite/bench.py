@@ -14,6 +14,7 @@ import numpy as np
 from benchsuite import data, measure, parity
 from benchsuite.backend import Backend
 from benchsuite.optim import optimizer_dict
+from benchsuite.records import new_case_record
 
 if TYPE_CHECKING:
     from benchsuite.runner import Case, Settings
@@ -41,13 +42,11 @@ def case_batches(case: Case, settings: Settings) -> list[tuple[np.ndarray, np.nd
 
 
 def base_record(case: Case, backend_version: str | None, settings: Settings) -> dict[str, Any]:
-    return {
-        "backend": case.backend, "backend_version": backend_version,
-        "variant": case.variant, "model": case.spec.name, "spec": case.spec.to_dict(),
-        "mode": case.mode, "device": case.device, "batch_size": case.batch_size,
-        "optimizer": optimizer_dict(settings.optimizer) if case.mode == "train" else None,
-        "status": "skipped", "error": case.skip_reason, "throughput": None,
-    }
+    return dict(new_case_record(
+        case.backend, case.spec.name, case.spec.to_dict(), case.mode, case.device,
+        case.batch_size, backend_version=backend_version, variant=case.variant,
+        optimizer=optimizer_dict(settings.optimizer) if case.mode == "train" else None,
+        skip_reason=case.skip_reason))
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The ``benchsuite`` command line: list, run, verify, check-plugin, new-backend, train, data,
-export, report, compare.
+export, schema, report, compare.
 
 Any :class:`~benchsuite.errors.BenchsuiteError` or bad option is printed as one line and exits
 with code 2 (``--debug`` shows the traceback instead). ``run`` exits 1 when a case failed.
@@ -533,6 +533,15 @@ def export_cmd(paths, fmt, output) -> int:
     else:
         text = df.to_json(orient="records", indent=1)
         output.write_text(text) if output else click.echo(text)
+    return 0
+
+
+@cli.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema (draft 2020-12) of the results files, version 1."""
+    from benchsuite.records import schema
+
+    click.echo(json.dumps(schema(), indent=2, ensure_ascii=False))
     return 0
 
 

@@ -25,11 +25,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchsuite import data, training
+from benchsuite import __version__, data, training
 from benchsuite.backend import DEVICES
+from benchsuite.environment import fingerprint
 from benchsuite.errors import UsageError
 from benchsuite.optim import OPTIMIZERS, SGD, Adam, Optimizer
 from benchsuite.plugins import Registry
+from benchsuite.records import LEARNING_KIND, new_document
 from benchsuite.spec import ModelSpec
 
 TASKS = ("accuracy", "gradients")
@@ -234,11 +236,10 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
 
 def new_doc(settings: LearnSettings, ds: data.Dataset) -> dict[str, Any]:
     """A results document like ``benchsuite run``'s, of kind "learning"."""
-    from benchsuite.runner import new_run
-
-    return {**new_run(settings), "kind": "learning", "learning": [],
-            "dataset": {"name": ds.name, "train": len(ds.x_train), "test": len(ds.x_test),
-                        "input_shape": list(ds.input_shape), "classes": ds.classes}}
+    return dict(new_document(
+        settings.to_dict(), fingerprint(), __version__, kind=LEARNING_KIND,
+        dataset={"name": ds.name, "train": len(ds.x_train), "test": len(ds.x_test),
+                 "input_shape": list(ds.input_shape), "classes": ds.classes}))
 
 
 def execute(registry: Registry, jobs: list[Job], settings: LearnSettings, path: Path,

@@ -15,7 +15,6 @@ import json
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from benchsuite.environment import fingerprint
 from benchsuite.errors import SpecError, UsageError
 from benchsuite.optim import SGD, Optimizer, optimizer_dict
 from benchsuite.plugins import Registry
+from benchsuite.records import new_document
 from benchsuite.spec import DEFAULT_INPUT, ModelSpec
 from benchsuite.worker import InProcessWorker, SubprocessWorker, WorkerError
 
@@ -277,17 +277,7 @@ def _skip(backend: Backend, spec: ModelSpec, device: str, have: list[str],
 
 
 def new_run(settings: Settings) -> dict[str, Any]:
-    return {
-        "schema_version": results.SCHEMA_VERSION,
-        "run_id": uuid.uuid4().hex[:12],
-        "benchsuite_version": __version__,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "finished": None,
-        "status": "running",
-        "settings": settings.to_dict(),
-        "environment": fingerprint(),
-        "cases": [],
-    }
+    return dict(new_document(settings.to_dict(), fingerprint(), __version__))
 
 
 def output_path(folder: Path, run: dict[str, Any]) -> Path:

@@ -23,6 +23,7 @@ from benchsuite.backend import Backend, Model
 from benchsuite.bench import NonFinite, classify
 from benchsuite.errors import UsageError
 from benchsuite.optim import SGD, optimizer_dict
+from benchsuite.records import new_training_record
 from benchsuite.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -47,14 +48,11 @@ def _dataset(settings: LearnSettings) -> data.Dataset:
 
 
 def base_record(job: Job, version: str | None, settings: LearnSettings) -> dict[str, Any]:
-    return {
-        "task": job.task, "backend": job.backend, "backend_version": version,
-        "variant": job.variant, "model": job.spec.name, "spec": job.spec.to_dict(),
-        "device": settings.device, "dataset": settings.dataset, "seed": job.seed,
-        "optimizer": optimizer_dict(job.optimizer), "batch_size": settings.batch_size,
-        "epochs": job.epochs, "target": job.target, "status": "skipped",
-        "error": job.skip_reason,
-    }
+    return dict(new_training_record(
+        job.task, job.backend, job.spec.name, job.spec.to_dict(), backend_version=version,
+        variant=job.variant, device=settings.device, dataset=settings.dataset, seed=job.seed,
+        optimizer=optimizer_dict(job.optimizer), batch_size=settings.batch_size,
+        epochs=job.epochs, target=job.target, skip_reason=job.skip_reason))
 
 
 def run_job(backend: Backend, job: Job, settings: LearnSettings) -> dict[str, Any]:
