@@ -186,6 +186,6 @@ def export(paths: list[Path | str]):
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of results files (``benchsuite schema``)."""
-    from benchsuite import results
+    from benchsuite import records
 
-    return results.schema()
+    return records.schema()

@@ -18,6 +18,7 @@ from benchsuite.errors import UsageError
 from benchsuite.execution import WorkerSettings
 from benchsuite.optim import OPTIMIZERS, SGD, Optimizer, optimizer_dict
 from benchsuite.plugins import Registry
+from benchsuite.records import new_case_record
 from benchsuite.spec import DEFAULT_INPUT
 from benchsuite.stats import pool
 
@@ -141,13 +142,11 @@ def base_record(case: Case, backend_version: str | None, settings: Settings | No
                 ) -> dict[str, Any]:
     """The skeleton of every case's record (a skipped row until the worker fills it in)."""
     train = case.mode == "train" and settings is not None
-    return {
-        "backend": case.backend, "backend_version": backend_version,
-        "variant": case.variant, "model": case.spec.name, "spec": case.spec.to_dict(),
-        "mode": case.mode, "device": case.device, "batch_size": case.batch_size,
-        "optimizer": optimizer_dict(settings.optimizer) if train else None,
-        "status": "skipped", "error": case.skip_reason, "throughput": None,
-    }
+    return dict(new_case_record(
+        case.backend, case.spec.name, case.spec.to_dict(), case.mode, case.device,
+        case.batch_size, backend_version=backend_version, variant=case.variant,
+        optimizer=optimizer_dict(settings.optimizer) if train else None,
+        skip_reason=case.skip_reason))
 
 
 def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:

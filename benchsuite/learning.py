@@ -28,6 +28,7 @@ from benchsuite.errors import UsageError
 from benchsuite.execution import WorkerSettings
 from benchsuite.optim import OPTIMIZERS, SGD, Adam, Optimizer, make_optimizer, optimizer_dict
 from benchsuite.plugins import Registry
+from benchsuite.records import new_training_record
 from benchsuite.spec import ModelSpec
 
 TASKS = ("accuracy", "gradients")
@@ -132,13 +133,13 @@ class Job(planning.PlannedJob):
     def record(self, status: str, error: str | None) -> dict[str, Any]:
         """A training run's record: the skeleton, with ``status`` and ``error``."""
         s = self.settings
-        return {
-            "task": self.task, "backend": self.backend, "backend_version": self.backend_version,
-            "variant": self.variant, "model": self.spec.name, "spec": self.spec.to_dict(),
-            "device": s.device, "dataset": s.dataset, "seed": self.seed,
-            "optimizer": optimizer_dict(self.optimizer), "batch_size": s.batch_size,
-            "epochs": self.epochs, "target": self.target, "status": status, "error": error,
-        }
+        record = dict(new_training_record(
+            self.task, self.backend, self.spec.name, self.spec.to_dict(),
+            backend_version=self.backend_version, variant=self.variant, device=s.device,
+            dataset=s.dataset, seed=self.seed, optimizer=optimizer_dict(self.optimizer),
+            batch_size=s.batch_size, epochs=self.epochs, target=self.target))
+        record["status"], record["error"] = status, error
+        return record
 
 
 def job_key(task, backend, variant, model, params, seed) -> tuple:

@@ -7,7 +7,6 @@ file for ``--resume``. The same for ``benchsuite run`` (records under ``cases``)
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,31 +15,16 @@ from benchsuite import __version__, results
 from benchsuite.environment import fingerprint
 from benchsuite.errors import UsageError
 from benchsuite.execution import Executor
-
-
-def now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+from benchsuite.records import new_document as new_record_document
+from benchsuite.records import now
 
 
 def new_document(settings: dict[str, Any], kind: str | None = None,
-                 **extra: Any) -> dict[str, Any]:
-    """A results document in state ``running``: speed cases, or training runs (``kind``
-    "learning", records under ``learning``)."""
-    doc = {
-        "schema_version": results.SCHEMA_VERSION,
-        "run_id": uuid.uuid4().hex[:12],
-        "benchsuite_version": __version__,
-        "started": now(),
-        "finished": None,
-        "status": "running",
-        "settings": settings,
-        "environment": fingerprint(),
-        "cases": [],
-    }
-    if kind is not None:
-        doc.update(kind=kind, learning=[])
-    doc.update(extra)
-    return doc
+                 dataset: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A results document in state ``running``, with this machine's fingerprint: speed cases,
+    or training runs (``kind`` "learning", records under ``learning``)."""
+    return dict(new_record_document(settings, fingerprint(), __version__, kind=kind,
+                                     dataset=dataset))
 
 
 def output_path(folder: Path, doc: dict[str, Any]) -> Path:

@@ -8,9 +8,11 @@ A results file holds one run of ``benchsuite run``::
 and each case at least ``backend, model, mode, device, batch_size, status, error`` and
 ``throughput = {median, ci_low, ci_high, samples}`` in samples per second (null unless the
 case ran). A ``benchsuite train`` file has ``"kind": "learning"``, an empty ``cases`` list and
-a ``learning`` list of training runs (see :mod:`benchsuite.learning`). The file on disk is
-always complete JSON: every write goes to a temporary file in the same folder, is flushed to
-disk, then renamed over the old one.
+a ``learning`` list of training runs (see :mod:`benchsuite.learning`). The records are typed
+in :mod:`benchsuite.records` and published as a JSON Schema (:func:`schema`); :func:`validate`
+checks, with one-line errors, only what the readers here rely on. The file on disk is always
+complete JSON: every write goes to a temporary file in the same folder, is flushed to disk,
+then renamed over the old one.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from typing import Any
 
 from benchsuite.environment import hardware
 from benchsuite.errors import ResultsError
-
-SCHEMA_VERSION = 1
-# "lost": the Ray node running the case died mid-case (the case is retried elsewhere once).
-STATUSES = ("ok", "failed", "skipped", "crashed", "timeout", "oom", "lost")
-CASE_KEYS = ("backend", "model", "mode", "device", "batch_size", "status", "error", "throughput")
-THROUGHPUT_KEYS = ("median", "ci_low", "ci_high", "samples")
+from benchsuite.records import (  # noqa: F401 - STATUSES and schema are re-exported
+    CASE_KEYS,
+    LEARNING_KEYS,
+    SCHEMA_VERSION,
+    STATUSES,
+    THROUGHPUT_KEYS,
+    schema,
+)
 
 #: Columns of :func:`load`'s DataFrame, one row per case (documented in the README).
 COLUMNS = (
@@ -96,9 +100,6 @@ def validate(doc: Any, source: str = "results") -> None:
         tp = case["throughput"]
         if tp is not None and not (isinstance(tp, dict) and all(k in tp for k in THROUGHPUT_KEYS)):
             raise ResultsError(f"{source}: case {i} throughput needs {', '.join(THROUGHPUT_KEYS)}")
-
-
-LEARNING_KEYS = ("task", "backend", "model", "seed", "status", "error")
 
 
 def _validate_learning(records: Any, source: str) -> None:

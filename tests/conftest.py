@@ -1,11 +1,16 @@
-"""Shared fixtures: tiny specs and fake backends so tests stay fast on 2 cores."""
+"""Shared fixtures: tiny specs and fake backends so tests stay fast on 2 cores; every results
+file a test writes is checked against the JSON Schema."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from threadpoolctl import threadpool_limits
 
+from benchsuite import results
 from benchsuite import spec as S
+from tests.schemacheck import SchemaCheck
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -13,6 +18,33 @@ def _one_blas_thread():
     # Tests measure correctness, not speed: one BLAS thread keeps them predictable.
     with threadpool_limits(limits=1):
         yield
+
+
+@pytest.fixture(autouse=True)
+def results_schema_check(request, monkeypatch) -> SchemaCheck | None:
+    """Every results file a test writes must match the published JSON Schema: each save in
+    this process as it happens (documents still ``running`` included), and after the test
+    every results file left in its ``tmp_path`` (written by a ``benchsuite`` subprocess).
+    A test that writes invalid files on purpose is marked ``invalid_results``."""
+    if request.node.get_closest_marker("invalid_results"):
+        return None
+    check = SchemaCheck()
+    monkeypatch.setattr(results, "save", check.wrap(results.save))
+    return check
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Fail the test itself (not its teardown) when a file it wrote breaks the schema."""
+    outcome = yield
+    check = getattr(item, "funcargs", {}).get("results_schema_check")
+    if check is not None:
+        if isinstance(item.funcargs.get("tmp_path"), Path):
+            check.scan(item.funcargs["tmp_path"])
+        if check.problems:
+            pytest.fail("results file(s) written by this test break the JSON Schema:\n"
+                        + "\n".join(dict.fromkeys(check.problems)), pytrace=False)
+    return outcome
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def test_report_and_export_commands(two_backends, tmp_path, capsys):
     ("not json", "not valid JSON"),
     ('{"schema_version": 2, "cases": []}', "schema_version 2 is not supported"),
 ])
+@pytest.mark.invalid_results
 def test_bad_results_files_are_one_line_exit_2(tmp_path, capsys, content, message):
     bad = tmp_path / "bad.json"
     bad.write_text(content)

@@ -35,10 +35,11 @@ def test_save_read_round_trip_is_atomic(tmp_path):
 
 def test_save_refuses_nan_and_keeps_previous_file(tmp_path):
     path = tmp_path / "r.json"
-    results.save({"schema_version": 1, "cases": []}, path)
+    run = json.loads(GOLDEN.read_text())
+    results.save(run, path)
     with pytest.raises(ValueError):
-        results.save({"schema_version": 1, "cases": [], "x": float("nan")}, path)
-    assert results.read(path) == {"schema_version": 1, "cases": []}
+        results.save({**run, "x": float("nan")}, path)
+    assert results.read(path) == run
     assert len(list(tmp_path.iterdir())) == 1
 
 
@@ -58,6 +59,7 @@ def test_load_accepts_folders_and_several_files(tmp_path):
     ('{"schema_version": 1, "cases": {}}', "'cases' must be a list"),
     ('{"schema_version": 1, "cases": [{"backend": "x"}]}', "case 0 lacks model"),
 ])
+@pytest.mark.invalid_results
 def test_bad_files_are_rejected_with_one_clear_line(tmp_path, content, message):
     bad = tmp_path / "bad.json"
     bad.write_text(content)

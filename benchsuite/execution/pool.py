@@ -16,7 +16,12 @@ from typing import Any
 
 from benchsuite.backend import Backend
 from benchsuite.execution import Job, WorkerSettings
-from benchsuite.execution.worker import InProcessWorker, SubprocessWorker, WorkerError
+from benchsuite.execution.worker import (
+    InProcessWorker,
+    SubprocessWorker,
+    WorkerError,
+    one_line,
+)
 from benchsuite.plugins import Registry
 
 
@@ -87,7 +92,7 @@ class WorkerPool:
             self.broken[name] = str(exc)
             return None
         except Exception as exc:  # in-process: the backend's own set-up failed
-            self.broken[name] = f"{name} worker did not start: {type(exc).__name__}: {exc}"
+            self.broken[name] = f"{name} worker did not start: {one_line(exc)}"
             return None
         self.workers[name] = worker
         if self.on_worker_start:

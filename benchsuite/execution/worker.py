@@ -60,6 +60,13 @@ def prepare(backend: Backend, settings: WorkerSettings) -> dict[str, Any]:
     return info
 
 
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """``Type: message`` on one line (white space folded), cut at ``limit`` characters: what a
+    results row or a table cell can hold."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def resolve(fn: Callable[..., Any] | str) -> Callable[..., Any]:
     """A job function given as ``"package.module:function"`` (so that planners need not import
     the worker-side module), or the function itself."""
@@ -94,7 +101,7 @@ class InProcessWorker:
         try:
             return "result", resolve(fn)(self.session, *args)
         except Exception as exc:
-            return "failed", f"{type(exc).__name__}: {exc}"
+            return "failed", one_line(exc)
 
     def stop(self) -> None:
         pass
@@ -147,7 +154,7 @@ def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path:
     try:
         worker = InProcessWorker(rebuild_registry(entry_points), backend, settings)
     except BaseException as exc:
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        conn.send(("error", one_line(exc)))
         return
     conn.send(("ready", worker.info))
     while True:
@@ -161,8 +168,7 @@ def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path:
         try:
             conn.send(outcome)
         except Exception as exc:  # a result that cannot be pickled
-            conn.send(("failed", f"the result could not be sent back: "
-                                 f"{type(exc).__name__}: {exc}"))
+            conn.send(("failed", f"the result could not be sent back: {one_line(exc)}"))
 
 
 class SubprocessWorker:
