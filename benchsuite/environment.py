@@ -16,7 +16,8 @@ THREAD_VARS = (
     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES",
 )
-PACKAGES = ("numpy", "pandas", "pluggy", "scikit-learn", "threadpoolctl", "torch", "tensorflow")
+PACKAGES = ("numpy", "pandas", "pluggy", "scikit-learn", "threadpoolctl", "torch", "tensorflow",
+            "jax", "jaxlib", "optax")
 
 
 def usable_cores() -> int:

@@ -138,8 +138,8 @@ def test_verify_passes_for_numpy_and_fails_for_a_wrong_backend(capsys, with_fake
 
 
 def test_list_imports_no_framework():
-    code = ("import sys, benchsuite_torch, benchsuite_tensorflow; "
+    code = ("import sys, benchsuite_torch, benchsuite_tensorflow, benchsuite_jax; "
             "from benchsuite.cli import main; assert main(['list']) == 0; "
-            "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules")
+            "assert not {'torch', 'tensorflow', 'jax'} & set(sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -189,7 +189,10 @@ class JaxModel(Model):
         # Private copies: a donated buffer must never alias the caller's arrays.
         self.params = [jax.device_put(np.array(w, dtype=np.float32, copy=True), self.device)
                        for w in weights]
-        self.opt_state = self.steps.init(self.params)  # fresh state: training starts afresh
+        # Fresh state: training starts afresh. Committed to the device like the parameters:
+        # jit(init) reads only their shapes, so its outputs are uncommitted, and the second
+        # step (whose state the first step committed) would compile the step once more.
+        self.opt_state = jax.device_put(self.steps.init(self.params), self.device)
 
     def get_weights(self) -> list[np.ndarray]:
         # np.array copies: a view of a live buffer would change (or vanish) with training.
