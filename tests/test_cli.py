@@ -69,7 +69,7 @@ def test_run_exits_1_when_a_case_failed(tmp_path, capsys, with_fakes):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "-b", "jax"], "unknown backend 'jax' (valid: "),
+    (["run", "-b", "mxnet"], "unknown backend 'mxnet' (valid: "),
     (["run", "-m", "resnet"], "unknown model 'resnet' (valid: convnet, logreg, mlp"),
     (["run", "--batch-size", "0"], "batch size must be a positive integer, got 0"),
     (["run", "--batch-size", "-3"], "batch size must be a positive integer, got -3"),
