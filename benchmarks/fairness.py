@@ -7,7 +7,9 @@ same timer (benchsuite.measure: warm-up until stable, repeats of >= --min-time s
 * standalone: the model and loop written the way the framework's own tutorials write them
   (torch: nn.Sequential in NCHW with nn.Flatten, torch.optim.SGD, zero_grad/backward/step;
   TensorFlow: a Keras Sequential, keras.optimizers.SGD and a @tf.function train step with
-  GradientTape and apply_gradients, as in "Writing a training loop from scratch");
+  GradientTape and apply_gradients, as in "Writing a training loop from scratch"; JAX: a
+  pure predict function over (w, b) pairs, optax.sgd and one @jax.jit update step, as the JAX
+  and optax tutorials write it);
 * suite: the benchsuite backend's model built from the spec, as `benchsuite run` builds it.
 
 Both run in the same worker process per framework. Each is warmed up once; then, for
@@ -16,7 +18,7 @@ always goes first. The ratio of a round compares two measurements taken seconds 
 machine drift cancels; the reported ratio is the median over rounds (with its min..max), and
 the throughputs are the medians over all repeats.
 
-    python benchmarks/fairness.py                       # torch and tensorflow, all models
+    python benchmarks/fairness.py                       # torch, tensorflow, jax; all models
     python benchmarks/fairness.py --frameworks torch --models mlp --batch-sizes 128
 """
 
@@ -105,7 +107,74 @@ def tensorflow_standalone(spec, x, y):
     return lambda: train_step(xt, yt)
 
 
-STANDALONE = {"torch": torch_standalone, "tensorflow": tensorflow_standalone}
+def jax_standalone(spec, x, y):
+    """The JAX tutorials' way: parameters as a list of (w, b) pairs, a pure ``predict``, an
+    optax optimizer and one ``@jax.jit`` update step returning the new state and the loss;
+    ``jax.nn.relu`` and ``lax.reduce_window`` max-pooling (what Flax's ``max_pool`` is)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from jax import lax
+
+    def dense(key, n_in, n_out):
+        return (jax.random.normal(key, (n_in, n_out)) * jnp.sqrt(2.0 / n_in), jnp.zeros(n_out))
+
+    def conv(key, c_in, c_out):
+        w = jax.random.normal(key, (5, 5, c_in, c_out)) * jnp.sqrt(2.0 / (25 * c_in))
+        return w, jnp.zeros(c_out)
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 4)
+    n_in, c, h = int(np.prod(spec.input_shape)), spec.input_shape[2], spec.input_shape[0] // 4
+    if spec.name == "logreg":
+        params = [dense(keys[0], n_in, 10)]
+    elif spec.name == "mlp":
+        params = [dense(keys[0], n_in, 256), dense(keys[1], 256, 256), dense(keys[2], 256, 10)]
+    else:
+        params = [conv(keys[0], c, 32), conv(keys[1], 32, 64), dense(keys[2], 64 * h * h, 128),
+                  dense(keys[3], 128, 10)]
+
+    def pool(a):
+        return lax.reduce_window(a, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def predict(params, images):
+        a = images
+        for w, b in params:
+            if w.ndim == 4:
+                a = pool(jax.nn.relu(lax.conv_general_dilated(
+                    a, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + b))
+        a = a.reshape(a.shape[0], -1)
+        dense_params = [(w, b) for w, b in params if w.ndim == 2]
+        for w, b in dense_params[:-1]:
+            a = jax.nn.relu(a @ w + b)
+        w, b = dense_params[-1]
+        return a @ w + b
+
+    def loss_fn(params, images, labels):
+        logits = predict(params, images)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+    optimizer = optax.sgd(OPT.lr, momentum=OPT.momentum)
+    opt_state = optimizer.init(params)
+
+    @jax.jit
+    def update(params, opt_state, images, labels):
+        loss, grads = jax.value_and_grad(loss_fn)(params, images, labels)
+        updates, opt_state = optimizer.update(grads, opt_state)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    xt, yt = jnp.asarray(x), jnp.asarray(y)
+    state = {"params": params, "opt_state": opt_state}
+
+    def step():
+        state["params"], state["opt_state"], loss = update(state["params"], state["opt_state"],
+                                                           xt, yt)
+        return loss
+
+    return step
+
+
+STANDALONE = {"torch": torch_standalone, "tensorflow": tensorflow_standalone,
+              "jax": jax_standalone}
 
 
 def suite_step(backend, spec, x, y):
@@ -127,8 +196,15 @@ def worker(framework, models, batch_sizes, threads, rounds, repeats, min_time, c
             x, y = data.synthetic(spec.input_shape, spec.classes, bs, seed=0)
             steps = {"standalone": STANDALONE[framework](spec, x, y),
                      "suite": suite_step(backend, spec, x, y)}
-            def sync():
-                backend.synchronize("cpu")
+            last = {}  # each side's latest output: what JAX's sync must wait for
+            steps = {k: (lambda s=s, k=k, last=last: last.__setitem__(k, s()))
+                     for k, s in steps.items()}
+
+            def sync(last=last):
+                backend.synchronize("cpu")  # the suite's own barrier
+                for value in last.values():  # the standalone loop's: JAX has no global one
+                    if hasattr(value, "block_until_ready"):
+                        value.block_until_ready()
 
             n_steps = {}
             for kind, step in steps.items():
@@ -157,7 +233,7 @@ def worker(framework, models, batch_sizes, threads, rounds, repeats, min_time, c
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frameworks", nargs="+", default=["torch", "tensorflow"])
+    ap.add_argument("--frameworks", nargs="+", default=["torch", "tensorflow", "jax"])
     ap.add_argument("--models", nargs="+", default=list(CANONICAL_MODELS))
     ap.add_argument("--batch-sizes", nargs="+", type=int, default=[128, 512])
     ap.add_argument("--threads", type=int, default=usable_cores())

@@ -79,7 +79,7 @@ def import_cost(runs: int = 5) -> None:
         return float(out)
 
     timer = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
-    for what in ("import numpy", "import numpy, scipy.stats", "import benchsuite.worker"):
+    for what in ("import numpy", "import numpy, scipy.stats", "import benchsuite.execution.worker"):
         ms = [1000 * fresh(timer.format(what)) for _ in range(runs)]
         print(f"  {what:28s} {np.median(ms):6.0f} ms (median of {runs} fresh processes)")
 

@@ -93,6 +93,9 @@ def print_listing(listing: dict[str, Any]) -> None:
         t.add_row(escape(b["name"]), escape(b["status"]), escape(b["version"] or "-"),
                   escape(devices), escape(", ".join(b["variants"])), escape(b["plugin"] or "-"))
     out.print(t)
+    for b in listing["backends"]:
+        if b.get("gpu_note"):
+            out.print(escape(b["gpu_note"]), soft_wrap=True)  # one line, however long
     t = Table(title="Models (input 28x28x1, 10 classes; FLOPs per sample)")
     for col in ("name", "params", "MFLOP fwd", "MFLOP train", "layers", "plugin"):
         t.add_column(col, justify="right" if col in ("params", "MFLOP fwd", "MFLOP train")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -16,7 +17,8 @@ THREAD_VARS = (
     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES",
 )
-PACKAGES = ("numpy", "pandas", "pluggy", "scikit-learn", "threadpoolctl", "torch", "tensorflow")
+PACKAGES = ("numpy", "pandas", "pluggy", "scikit-learn", "threadpoolctl", "torch", "tensorflow",
+            "jax", "jaxlib", "optax")
 
 
 def usable_cores() -> int:
@@ -74,6 +76,46 @@ def gpus() -> list[dict[str, object]] | None:
         return out
     finally:
         pynvml.nvmlShutdown()
+
+
+def gpu_names() -> list[str]:
+    """Names of the NVIDIA GPUs on this machine: NVML when nvidia-ml-py is installed, else
+    ``nvidia-smi -L``; [] when neither finds one."""
+    found = gpus()
+    if found is not None:
+        return [str(g["name"]) for g in found]
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10,
+                             check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    # "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-...)"
+    return [line.split(":", 1)[1].split(" (UUID")[0].strip()
+            for line in out.splitlines() if line.startswith("GPU ") and ":" in line]
+
+
+#: Why each framework finds no GPU on a machine that has one, and what to do about it.
+BLIND_HINTS = {
+    "torch": "a CPU-only build (+cpu wheel) or a driver older than its CUDA runtime; "
+             "CUDA builds: pytorch.org",
+    "tensorflow": "plain tensorflow finds CUDA only when it is installed system-wide: "
+                  "pip install 'benchsuite[gpu]' (tensorflow[and-cuda])",
+    "jax": "plain jax has no CUDA plugin: pip install 'benchsuite[gpu]' (jax[cuda12])",
+}
+
+
+def gpu_blind_reason(framework: str, devices_found: list[str] | None, gpus_present: list[str],
+                     supported: tuple[str, ...] = ("cpu", "cuda")) -> str | None:
+    """One line saying that ``framework`` sees no GPU although the machine has one, and why;
+    None when there is nothing to say (no GPU, not probed, found, or no CUDA support)."""
+    if not gpus_present or devices_found is None or "cuda" in devices_found \
+            or "cuda" not in supported:
+        return None
+    hint = BLIND_HINTS.get(framework, "its build has no CUDA support or cannot load CUDA")
+    return f"{framework} sees no GPU although this machine has {', '.join(gpus_present)}: {hint}"
 
 
 def git_revision() -> str | None:

@@ -1,4 +1,4 @@
-"""Parity of every framework backend (torch, TensorFlow) with the float64 NumPy oracle: small
+"""Parity of every framework backend (torch, TensorFlow, JAX) with the float64 NumPy oracle: small
 shapes, every layer type, all three models, SGD with and without momentum, and Adam; weights
 round-trip in canonical layout; the same on a GPU where there is one. A backend whose framework
 is not installed is skipped."""
@@ -71,7 +71,8 @@ def assert_round_trip(backend, device="cpu"):
 
 LAYERS, MODELS = layer_specs(), model_specs()
 BACKENDS = {"torch": ("torch", "benchsuite_torch.backend", "TorchBackend"),
-            "tensorflow": ("tensorflow", "benchsuite_tensorflow.backend", "TensorFlowBackend")}
+            "tensorflow": ("tensorflow", "benchsuite_tensorflow.backend", "TensorFlowBackend"),
+            "jax": ("jax", "benchsuite_jax.backend", "JaxBackend")}
 
 
 @pytest.fixture(scope="module", params=list(BACKENDS))

@@ -46,7 +46,7 @@ def exact_kernel_grad_norms(spec, weights, x, y):
             if p.name == "kernel"]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "torch", "tensorflow"])
+@pytest.mark.parametrize("backend", ["numpy", "torch", "tensorflow", "jax"])
 def test_gradient_probe_matches_exact_gradients_even_when_they_vanish(backend, registry, digits):
     """The probe reads ∇ from one SGD step of lr 1e6; a sigmoid MLP of depth 12 has a first
     layer gradient ~1e-7 of its last, and both must come out right to 1e-3 relative (with

@@ -14,17 +14,20 @@ from benchsuite.plugins import Registry
 
 
 def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
+    from benchsuite import environment
     from benchsuite.spec import DEFAULT_INPUT
 
-    backends = []
+    backends, gpus = [], environment.gpu_names() if probe else []
     for name, b in reg.backends.items():
         available = b.is_available()
+        found = b.devices() if probe and available else None
         backends.append({
             "name": name, "available": available,
             "status": "available" if available else f"unavailable ({b.install_hint})",
             "version": b.version() if available else None,
             "devices": list(b.supported_devices),
-            "devices_found": b.devices() if probe and available else None,
+            "devices_found": found,
+            "gpu_note": environment.gpu_blind_reason(name, found, gpus, b.supported_devices),
             "variants": list(b.variants),
             "plugin": next((p.name for p in reg.plugins.values() if name in p.backends), None),
         })
