@@ -19,13 +19,6 @@ DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 README_MAX_LINES = 250
 
-# ALLOWANCE, TO BE REMOVED: pages the README and docs already link to that are written
-# separately (by the lead) and may be missing for now. A link to one of them is checked as soon
-# as its file exists; delete each entry once its file is committed.
-NOT_WRITTEN_YET = {
-    DOCS / "img" / "throughput.png",
-}
-
 PAGES = [README, *sorted(DOCS.glob("*.md"))]
 LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
@@ -86,8 +79,6 @@ def test_readme_is_short():
 def test_relative_links_point_to_files_that_exist(page):
     dead = []
     for href, target, anchor in _relative_links(page):
-        if target in NOT_WRITTEN_YET and not target.exists():
-            continue
         if not target.exists():
             dead.append(f"{href} (no {target.relative_to(ROOT)})")
         elif anchor and target.suffix == ".md" and anchor not in _anchors(target):
