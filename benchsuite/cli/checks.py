@@ -14,6 +14,7 @@ from benchsuite.cli.common import group
 from benchsuite.environment import usable_cores
 from benchsuite.errors import UsageError
 from benchsuite.planning import parse_model
+from benchsuite.verify import DEFAULT_TIMEOUT_S
 
 
 @group.command("verify")
@@ -32,7 +33,7 @@ from benchsuite.planning import parse_model
               help="Use the 28x28 benchmark input instead of the compact 8x8 digits shape.")
 @click.option("--threads", type=int, default=None, help="CPU threads [default: all cores].")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--timeout", default=600.0, show_default=True, type=float,
+@click.option("--timeout", default=DEFAULT_TIMEOUT_S, show_default=True, type=float,
               help="Seconds one case's verification may take before its worker is killed "
                    "(a hang becomes a 'timeout' row).")
 @click.option("--in-process", is_flag=True,

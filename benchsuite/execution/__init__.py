@@ -18,9 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-#: What a worker could not give a record for: the job's fault, or its worker's death.
-FAILURES = ("failed", "crashed", "timeout", "oom")
-
 
 @dataclass(frozen=True)
 class WorkerSettings:
