@@ -26,7 +26,7 @@ from typing import Any
 from benchsuite import cases, learning, recording
 from benchsuite.cases import Settings
 from benchsuite.errors import Interrupted, UsageError
-from benchsuite.execution.pool import LocalExecutor, WorkerPool
+from benchsuite.execution.pool import local_executor
 from benchsuite.learning import LearnSettings
 from benchsuite.plugins import Registry, load_registry
 
@@ -94,8 +94,7 @@ def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
 
         return RayExecutor(registry, settings.worker_settings(), doc, settings.placement,
                            settings.ray_address, threads_from_node, cases.done_on_node(doc))
-    pool = WorkerPool(registry, settings.worker_settings(), recording.record_backend(doc))
-    return LocalExecutor(pool)
+    return local_executor(registry, settings.worker_settings(), doc)
 
 
 def train(settings: LearnSettings | None = None, *, output: Path | str = "results",
@@ -120,8 +119,8 @@ def train(settings: LearnSettings | None = None, *, output: Path | str = "result
         doc = recording.new_document(settings.to_dict(), kind="learning",
                                      dataset=learning.dataset_block(ds))
         path = recording.output_path(Path(output), doc)
-    pool = WorkerPool(registry, settings.worker_settings(), recording.record_backend(doc))
-    _execute(LocalExecutor(pool), jobs, doc, path, "learning", progress, len(jobs), "train")
+    _execute(local_executor(registry, settings.worker_settings(), doc), jobs, doc, path,
+             "learning", progress, len(jobs), "train")
     failed = [r for r in doc["learning"] if r["status"] not in ("ok", "skipped")]
     return Outcome(doc, path, failed)
 

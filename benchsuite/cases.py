@@ -182,13 +182,6 @@ def input_shape_for(settings: Settings) -> tuple[tuple[int, int, int], int]:
     return ((8, 8, 1), 10) if settings.data == "digits" else (DEFAULT_INPUT, 10)
 
 
-def _version(backend) -> str | None:
-    try:
-        return backend.version() if backend.is_available() else None
-    except Exception:
-        return None
-
-
 def plan(registry: Registry, settings: Settings) -> list[Case]:
     """Validate the settings against what is installed and expand them into cases."""
     settings.validate()
@@ -200,7 +193,7 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     every = settings.device == "all"
     have = {b.name: planning.devices(registry, b, wanted, explicit, every) for b in backends}
     variants = planning.variants(backends, settings.variants)
-    versions = {b.name: _version(b) for b in backends}
+    versions = {b.name: planning.backend_version(b) for b in backends}
     return [Case(mode, dev, bs, backend=b.name, spec=spec, variant=var,
                  skip_reason=planning.skip_reason(b, spec, dev, have[b.name], var),
                  settings=settings, backend_version=versions[b.name])

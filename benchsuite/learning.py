@@ -225,7 +225,7 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
                 params = {**g.params, "depth": depth, "activation": activation}
                 spec = planning.build_spec(registry, "mlp", params, shape, classes)
                 specs.append(("gradients", spec, g))
-    versions = {b.name: b.version() if b.is_available() else None for b in backends}
+    versions = {b.name: planning.backend_version(b) for b in backends}
     return [Job(task, seed, r.optimizer, r.epochs, r.target, backend=b.name, spec=spec,
                 variant=var, settings=settings,
                 skip_reason=planning.skip_reason(b, spec, settings.device, have[b.name], var),

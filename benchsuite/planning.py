@@ -118,6 +118,15 @@ def devices(registry: Registry, backend: Backend, wanted: list[str], explicit: b
     return have
 
 
+def backend_version(backend: Backend) -> str | None:
+    """``backend.version()`` when it is available; None when it is not, or when asking
+    raises (a broken plugin must not stop the plan of the others)."""
+    try:
+        return backend.version() if backend.is_available() else None
+    except Exception:
+        return None
+
+
 def skip_reason(backend: Backend, spec: ModelSpec, device: str, have: list[str],
                 variant: str) -> str | None:
     """Why ``backend`` cannot run ``spec`` on ``device`` in ``variant`` here, or None."""

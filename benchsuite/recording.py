@@ -40,13 +40,6 @@ def output_path(folder: Path, doc: dict[str, Any]) -> Path:
     return folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{doc['run_id']}.json"
 
 
-def record_backend(doc: dict[str, Any]) -> Callable[[str, dict[str, Any]], None]:
-    """A pool's ``on_worker_start``: each backend's environment goes into ``doc``."""
-    def note(name: str, info: dict[str, Any]) -> None:
-        doc["environment"].setdefault("backends", {})[name] = info
-    return note
-
-
 def execute(executor: Executor, jobs: list[Any], doc: dict[str, Any], path: Path,
             records: str = "cases", on_start: Callable[[int, Any], None] | None = None,
             on_done: Callable[[int, Any, Any], None] | None = None) -> dict[str, Any]:

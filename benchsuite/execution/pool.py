@@ -25,6 +25,20 @@ from benchsuite.execution.worker import (
 from benchsuite.plugins import Registry
 
 
+def recorder(doc: dict[str, Any]) -> Callable[[str, dict[str, Any]], None]:
+    """An ``on_worker_start`` that writes each started worker's description into the results
+    document ``doc`` (``environment.backends[name]``)."""
+    def note(name: str, info: dict[str, Any]) -> None:
+        doc["environment"].setdefault("backends", {})[name] = info
+    return note
+
+
+def local_executor(registry: Registry, settings: WorkerSettings, doc: dict[str, Any]
+                   ) -> LocalExecutor:
+    """Jobs run here, each backend's worker recorded in ``doc`` as it starts."""
+    return LocalExecutor(WorkerPool(registry, settings, recorder(doc)))
+
+
 class WorkerPool:
     """Workers by backend name. ``instances`` are backends given as objects rather than by
     registered name: they can only run in this process. ``on_worker_start(name, info)`` is

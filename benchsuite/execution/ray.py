@@ -73,7 +73,7 @@ class NodeAgent:
         import ray
 
         from benchsuite.environment import fingerprint, hardware
-        from benchsuite.execution.pool import WorkerPool
+        from benchsuite.execution.pool import WorkerPool, recorder
         from benchsuite.plugins import rebuild_registry
 
         ctx = ray.get_runtime_context()
@@ -84,10 +84,7 @@ class NodeAgent:
         self.node = {"id": ctx.get_node_id(), "hostname": socket.gethostname(),
                      "hardware": hardware(self.doc["environment"]),
                      "threads": settings.threads, "niceness": normal_priority()}
-        self.pool = WorkerPool(rebuild_registry(entry_points), settings, self._note_backend)
-
-    def _note_backend(self, name: str, info: dict[str, Any]) -> None:
-        self.doc["environment"].setdefault("backends", {})[name] = info
+        self.pool = WorkerPool(rebuild_registry(entry_points), settings, recorder(self.doc))
 
     def describe(self) -> dict[str, Any]:
         return {"node": self.node, "environment": self.doc["environment"]}
