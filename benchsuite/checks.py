@@ -205,28 +205,35 @@ def check_gradients(ctx: Context, check: Planned) -> str:
     step, array by array, with the oracle's, and name the first array that is wrong."""
     opt, ref_of = SGD(lr=1.0, momentum=0.0), ctx.reference()
     for spec in check.specs:
-        start = spec.init_weights(0)
         ref = ref_of.trace(spec, opt, 1, BATCH, 0)["weights"]
         got = parity.trace(ctx.backend, spec, check.device, ctx.variant, opt, 1, BATCH, 0)
-        for i, info in enumerate(spec.parameters()):
-            layer = type(spec.layers[info.layer_index]).__name__
-            what = (f"{spec.name}: gradient of weights[{i}] ({layer} {info.name} of layer "
-                    f"{info.layer_index})")
-            after = np.asarray(got["weights"][i], np.float64)
-            if after.shape != info.shape:
-                raise CheckFailed(f"{what}: get_weights() gave shape {after.shape}, canonical "
-                                  f"is {info.shape}")
-            g_ref, g = start[i] - ref[i], start[i] - after
-            dev = parity.scaled_deviation(g, g_ref)
-            if dev <= parity.TOLERANCE:
-                continue
-            if not g.any() and g_ref.any():
-                raise CheckFailed(f"{what} is missing: the array never changes")
-            if float(np.vdot(g, g_ref)) < -0.9 * float(np.linalg.norm(g) * np.linalg.norm(g_ref)):
-                raise CheckFailed(f"{what} has the wrong sign (deviation {dev:.2g})")
-            raise CheckFailed(f"{what} deviates from the oracle's by {dev:.2g} "
-                              f"(tolerance {parity.TOLERANCE:g})")
+        compare_step(spec, spec.init_weights(0), ref, got["weights"])
     return f"{len(check.specs)} spec(s): one SGD step per weight array matches the oracle"
+
+
+def compare_step(spec: ModelSpec, start: list[np.ndarray], ref: list[np.ndarray],
+                 got: list[np.ndarray], why: str = "") -> None:
+    """Raise :class:`CheckFailed` naming the first weight array whose change in one plain SGD
+    step of lr 1 from ``start`` (its gradient) differs from the oracle's (``ref``); ``why``
+    ends the reason (what the inputs were chosen to test)."""
+    for i, info in enumerate(spec.parameters()):
+        layer = type(spec.layers[info.layer_index]).__name__
+        what = (f"{spec.name}: gradient of weights[{i}] ({layer} {info.name} of layer "
+                f"{info.layer_index})")
+        after = np.asarray(got[i], np.float64)
+        if after.shape != info.shape:
+            raise CheckFailed(f"{what}: get_weights() gave shape {after.shape}, canonical "
+                              f"is {info.shape}")
+        g_ref, g = start[i] - np.asarray(ref[i], np.float64), start[i] - after
+        dev = parity.scaled_deviation(g, g_ref)
+        if dev <= parity.TOLERANCE:
+            continue
+        if not g.any() and g_ref.any():
+            raise CheckFailed(f"{what} is missing: the array never changes{why}")
+        if float(np.vdot(g, g_ref)) < -0.9 * float(np.linalg.norm(g) * np.linalg.norm(g_ref)):
+            raise CheckFailed(f"{what} has the wrong sign (deviation {dev:.2g}){why}")
+        raise CheckFailed(f"{what} deviates from the oracle's by {dev:.2g} "
+                          f"(tolerance {parity.TOLERANCE:g}){why}")
 
 
 def check_parity(ctx: Context, check: Planned) -> str:
