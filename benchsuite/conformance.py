@@ -3,7 +3,8 @@
 :func:`plan` turns a backend into a list of named checks, deciding up front (without importing
 any framework) which ones cannot apply — a layer the backend does not declare, a model that
 needs one — so those become ``skip`` rows with the reason. :func:`run_check` runs one check
-(the functions are in :mod:`benchsuite.checks`) and always returns a :class:`CheckResult`:
+(the functions are in :mod:`benchsuite.checks`, :mod:`benchsuite.synccheck` and
+:mod:`benchsuite.conventions`) and always returns a :class:`CheckResult`:
 whatever the backend raises becomes a ``fail`` row.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 
 from benchsuite import checks as _checks
-from benchsuite import synccheck
+from benchsuite import conventions, synccheck
 from benchsuite.backend import Backend
 from benchsuite.checks import L2_OPTIMIZER, OPTIMIZERS, layer_probes
 from benchsuite.checkspec import CheckFailed, CheckResult, CheckSkipped, Context, Planned
@@ -24,7 +25,11 @@ CHECKS = {"registration": _checks.check_registration,
           "capabilities": _checks.check_capabilities, "weights": _checks.check_weights,
           "steps": _checks.check_steps, "determinism": _checks.check_determinism,
           "parity": _checks.check_parity, "gradients": _checks.check_gradients,
-          "synchronize": synccheck.check_synchronize}
+          "synchronize": synccheck.check_synchronize, "stage": conventions.check_stage,
+          "resets": conventions.check_resets, "relu": conventions.check_relu,
+          "maxpool": conventions.check_maxpool, "epoch": conventions.check_epoch}
+#: Kinds that compare computed numbers: skipped for a backend declaring ``computes=False``.
+COMPUTING = ("parity", "determinism", "gradients", "resets", "relu", "maxpool")
 
 
 # -- the plan --------------------------------------------------------------------------------
@@ -55,7 +60,15 @@ def plan(backend: Backend, models: dict[str, ModelSpec | str],
                    Planned(f"determinism{at}", "determinism", dev, specs, skip=none),
                    Planned(f"gradients{at}", "gradients", dev, probes + specs, skip=none),
                    Planned(f"synchronize blocks{at}", "synchronize", dev, specs[-1:],
-                           skip=none)]
+                           skip=none),
+                   Planned(f"stage returns a pair{at}", "stage", dev, specs, skip=none),
+                   Planned(f"set_weights resets optimizer{at}", "resets", dev, specs[:1],
+                           skip=none),
+                   _probed(backend, f"relu'(0) = 0{at}", "relu", dev,
+                           tuple(conventions.relu_probes().values())),
+                   _probed(backend, f"max-pool ties{at}", "maxpool", dev,
+                           (conventions.pool_probe(),)),
+                   Planned(f"training epoch{at}", "epoch", dev, specs[-1:], skip=none)]
         for label, probe in layer_probes().items():
             checks.append(Planned(f"parity layer {label}{at}", "parity", dev, (probe,),
                                   skip=backend.unsupported_reason(probe)))
@@ -68,6 +81,15 @@ def plan(backend: Backend, models: dict[str, ModelSpec | str],
     return checks
 
 
+def _probed(backend: Backend, name: str, kind: str, device: str,
+            probes: tuple[ModelSpec, ...]) -> Planned:
+    """A check on the probes ``backend`` declares the layers of; skipped, with the first
+    probe's reason, when it declares none of them."""
+    specs = tuple(p for p in probes if backend.unsupported_reason(p) is None)
+    return Planned(name, kind, device, specs,
+                   skip=None if specs else backend.unsupported_reason(probes[0]))
+
+
 def run_check(ctx: Context, check: Planned) -> CheckResult:
     """Run one planned check; every exception from the backend becomes a ``fail`` row."""
     if check.skip:
@@ -76,7 +98,7 @@ def run_check(ctx: Context, check: Planned) -> CheckResult:
     try:
         if check.device is not None and check.device not in ctx.devices():
             raise CheckSkipped(f"no {check.device} device here (devices(): {ctx.devices()})")
-        if not ctx.backend.computes and check.kind in ("parity", "determinism", "gradients"):
+        if not ctx.backend.computes and check.kind in COMPUTING:
             raise CheckSkipped(f"{ctx.backend.name} declares computes=False")
         status, detail = "pass", CHECKS[check.kind](ctx, check)
     except CheckSkipped as exc:

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("experiments", {"benchsuite.planning", "benchsuite.cases", "benchsuite.bench",
                      "benchsuite.measure", "benchsuite.parity", "benchsuite.verify",
                      "benchsuite.checks", "benchsuite.checkspec", "benchsuite.synccheck",
+                     "benchsuite.conventions",
                      "benchsuite.conformance", "benchsuite.testing",
                      "benchsuite.learning", "benchsuite.training", "benchsuite.scaffold"}),
     ("results and report", {"benchsuite.results", "benchsuite.recording",

@@ -29,11 +29,15 @@ def by_name(results):
     return {r.name: r for r in results}
 
 
+CONVENTIONS = ("stage returns a pair", "set_weights resets optimizer", "relu'(0) = 0",
+               "max-pool ties", "training epoch")
+
+
 def test_the_numpy_oracle_passes_every_check(registry):
     results = assert_backend_conforms("numpy", registry=registry, isolate=False)
     names = set(by_name(results))
     assert {"registration", "capabilities", "weights round-trip", "train_step/predict shapes",
-            "determinism", "gradients", "synchronize blocks",
+            "determinism", "gradients", "synchronize blocks", *CONVENTIONS,
             "parity layer MaxPool2D", "parity model convnet (adam)"} <= names
     assert all(r.status == "pass" for r in results), format_results(results)
 
@@ -42,6 +46,8 @@ def test_null_backend_passes_and_skips_what_it_cannot_compute(registry):
     results = by_name(assert_backend_conforms("null", registry=registry, isolate=False))
     assert results["parity model mlp (sgd+momentum)"].status == "skip"
     assert "computes=False" in results["gradients"].detail
+    assert "computes=False" in results["max-pool ties"].detail
+    assert results["training epoch"].status == results["stage returns a pair"].status == "pass"
 
 
 @pytest.mark.parametrize("name, check, reason", [
@@ -61,6 +67,30 @@ def test_each_contract_breach_fails_the_check_that_names_it(registry, name, chec
         assert results["parity model logreg (sgd+momentum)"].status == "fail"
     else:
         assert results["parity model logreg (sgd+momentum)"].status == "pass"
+
+
+@pytest.mark.parametrize("name, failing, reason", [
+    # the JAX backend written from docs/plugins.md passed every check, then failed train
+    ("broken-stage", {"stage returns a pair", "training epoch"},
+     "logreg: stage(x) returned ndarray of shape (8, 8, 8, 1); it must return the pair "
+     "(x, None)"),
+    ("broken-fixed-batch", {"training epoch"}, "tiny: an epoch as `benchsuite train` runs it "
+     "raised ValueError: predict was compiled for batch 48, got 16"),
+    ("broken-keeps-state", {"set_weights resets optimizer"},
+     "logreg (sgd+momentum): a step after set_weights differs from the same step on a fresh "
+     "model"),
+    ("broken-relu-grad", {"relu'(0) = 0"}, "mlp: gradient of weights[0] (Dense kernel of layer "
+     "1) deviates from the oracle's by 3.1 (tolerance 0.0001): with relu inputs exactly 0, "
+     "relu'(0) must be 0"),
+    ("broken-pool-last", {"max-pool ties"}, "pool: gradient of weights[0] (Conv2D kernel of "
+     "layer 0) deviates from the oracle's"),
+])
+def test_what_random_inputs_miss_fails_only_the_check_that_names_it(registry, name, failing,
+                                                                    reason):
+    results = by_name(check_backend(name, registry=registry, isolate=False))
+    failed = {n for n, r in results.items() if r.status == "fail"}
+    assert failed == failing, format_results(results.values())
+    assert reason in results[min(failing)].detail
 
 
 @pytest.mark.parametrize("name", ["broken-no-decay", "broken-adamw"])
@@ -93,6 +123,8 @@ def test_undeclared_layers_are_skipped_with_the_reason(registry):
     convnet = results["parity model convnet (sgd+momentum)"]
     assert convnet.status == "skip"
     assert convnet.detail == "fake-dense-only does not support layer(s): Conv2D, MaxPool2D"
+    assert results["max-pool ties"].status == "skip"
+    assert results["max-pool ties"].detail == convnet.detail
 
 
 def test_a_backend_that_does_not_refuse_undeclared_layers_fails_capabilities(registry):

@@ -8,6 +8,12 @@ that thing is the one that must fail:
 * ``broken-no-bias-grad`` never updates biases (their gradients are dropped);
 * ``broken-no-decay`` trains as if ``weight_decay`` were always 0;
 * ``broken-adamw`` decays the weights apart from the gradient (AdamW's way), not as L2;
+* ``broken-stage`` returns the staged ``x`` alone from ``stage(x)``, not the pair ``(x, None)``;
+* ``broken-fixed-batch`` predicts only at the batch size of its first ``predict`` (a function
+  compiled for one input shape and reused for another);
+* ``broken-keeps-state`` keeps its optimizer state (momentum, Adam's moments) in ``set_weights``;
+* ``broken-relu-grad`` gives relu a gradient of 1 at 0 (``where(h >= 0, h, 0)``);
+* ``broken-pool-last`` routes each max-pool window's gradient to its last maximum;
 * ``async-ok`` runs every step on a background thread, and synchronize joins it (correct);
 * ``broken-sync`` is the same asynchronous backend with a synchronize that does not wait.
 """
@@ -18,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from benchsuite import Backend, Dense, Model, hookimpl
+from benchsuite import Activation, Backend, Dense, MaxPool2D, Model, hookimpl
 
 
 def _numpy_model_class():
@@ -94,6 +100,67 @@ def decoupled_weight_decay(base):
     return Model
 
 
+def stage_without_pair(base):
+    class Model(base):
+        def stage(self, x, y=None):
+            staged = super().stage(x, y)
+            return staged if y is not None else staged[0]
+    return Model
+
+
+def predict_for_one_batch_size(base):
+    class Model(base):
+        compiled_for = None
+
+        def predict(self, x):
+            self.compiled_for = self.compiled_for or len(x)
+            if len(x) != self.compiled_for:
+                raise ValueError(f"predict was compiled for batch {self.compiled_for}, "
+                                 f"got {len(x)}")
+            return super().predict(x)
+    return Model
+
+
+def keeping_optimizer_state(base):
+    class Model(base):
+        def set_weights(self, weights):
+            kept = getattr(self, "_state", None)
+            super().set_weights(weights)
+            self._state = kept or self._state
+    return Model
+
+
+def relu_gradient_one_at_zero(base):
+    class Model(base):
+        def _forward_layer(self, i, layer, x):
+            cache, out = super()._forward_layer(i, layer, x)
+            if isinstance(layer, Activation) and layer.fn == "relu":
+                cache = (np.where(x == 0, 1, x), out)  # the backward pass sees x > 0 at 0
+            return cache, out
+    return Model
+
+
+def pool_gradient_to_last_maximum(base):
+    from benchsuite_numpy import layers
+
+    class Model(base):
+        def _forward_layer(self, i, layer, x):
+            """The backward pass routes to the first maximum of what the cache holds: give it
+            each position's row-major rank within its window where x is at the maximum, 0
+            elsewhere, so the last maximum is the largest."""
+            cache, out = super()._forward_layer(i, layer, x)
+            if isinstance(layer, MaxPool2D):
+                p = layer.pool_size
+                h, w = out.shape[1] * p, out.shape[2] * p
+                rank = (np.arange(h)[:, None] % p) * p + np.arange(w)[None, :] % p + 1
+                at_max = x[:, :h, :w] == out.repeat(p, axis=1).repeat(p, axis=2)
+                marks = np.zeros_like(x)
+                marks[:, :h, :w] = np.where(at_max, rank[None, :, :, None], 0)
+                cache = (marks, layers.maxpool_forward(marks, p))
+            return cache, out
+    return Model
+
+
 def negate_first_kernel(grads, infos):
     return [-grads[0], *grads[1:]]
 
@@ -161,5 +228,10 @@ def benchsuite_register_backends(register):
     register(_Oracle("broken-no-bias-grad", changed_gradients(drop_biases)))
     register(_Oracle("broken-no-decay", ignoring_weight_decay))
     register(_Oracle("broken-adamw", decoupled_weight_decay))
+    register(_Oracle("broken-stage", stage_without_pair))
+    register(_Oracle("broken-fixed-batch", predict_for_one_batch_size))
+    register(_Oracle("broken-keeps-state", keeping_optimizer_state))
+    register(_Oracle("broken-relu-grad", relu_gradient_one_at_zero))
+    register(_Oracle("broken-pool-last", pool_gradient_to_last_maximum))
     register(AsyncBackend("async-ok", waits=True))
     register(AsyncBackend("broken-sync", waits=False))
