@@ -20,7 +20,7 @@ import numpy as np
 
 from benchsuite import data
 from benchsuite.backend import Backend, Model
-from benchsuite.bench import NonFinite, classify
+from benchsuite.bench import NonFinite, failure
 from benchsuite.execution.worker import Session
 from benchsuite.learning import Job, LearnSettings, check_data
 from benchsuite.optim import SGD
@@ -55,7 +55,7 @@ def run_job(session: Session, job: Job, settings: LearnSettings) -> dict[str, An
         record.update(task(backend, job, ds, settings))
         record["status"], record["error"] = "ok", None
     except Exception as exc:
-        record["status"], record["error"] = classify(exc), f"{type(exc).__name__}: {exc}"
+        record.update(failure(exc))
     return record
 
 

@@ -21,6 +21,24 @@ def group(debug: bool) -> None:
     """Run the same models on every framework, check they agree, and measure them fairly."""
 
 
+def debugging() -> bool:
+    """Whether ``benchsuite --debug`` was given."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+def show_tracebacks(records: list[dict]) -> None:
+    """With ``--debug``: the traceback tail each failed row kept from its worker, on stderr
+    after the table (without it, the table's one-line error is all that is shown)."""
+    if not debugging():
+        return
+    for r in records:
+        if r.get("traceback"):
+            what = " ".join(str(r[k]) for k in ("task", "backend", "model", "mode", "device",
+                                                "batch_size", "seed") if k in r)
+            click.echo(f"--- {what}: {r['status']}\n{r['traceback']}", err=True)
+
+
 def registry() -> Registry:
     """The plugins installed here (tests replace this function)."""
     return load_registry()

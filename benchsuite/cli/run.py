@@ -122,6 +122,7 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, 
                       progress=console.Progress, threads_from_node=threads is None,
                       ray_address=ray_address)
     console.print_results(outcome.document)
+    common.show_tracebacks(outcome.document["cases"])
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed else 0
 
@@ -192,6 +193,7 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
     outcome = api.train(settings, output=output, resume=resume, registry=common.registry(),
                         progress=console.Progress)
     missed = console.print_learning(outcome.document)
+    common.show_tracebacks(outcome.document["learning"])
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed or missed else 0
 

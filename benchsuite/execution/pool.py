@@ -51,7 +51,7 @@ class WorkerPool:
         self.on_worker_start = on_worker_start
         self.instances = instances or {}
         self.workers: dict[str, Any] = {}
-        self.broken: dict[str, str] = {}
+        self.broken: dict[str, tuple[str, str]] = {}  # name → (status, message)
         self._log_dir: Path | None = None
 
     def run(self, job: Job) -> Any:
@@ -82,7 +82,7 @@ class WorkerPool:
         ``(status, message)``; a worker that died is replaced by the next call."""
         worker = self.workers.get(name) or self._start(name)
         if worker is None:
-            return "failed", self.broken[name]
+            return self.broken[name]
         outcome = worker.call(fn, args)
         if not worker.alive:
             self.retire(name)
@@ -103,10 +103,11 @@ class WorkerPool:
                 worker = InProcessWorker(self.registry, self.instances.get(name, name),
                                          self.settings)
         except WorkerError as exc:
-            self.broken[name] = str(exc)
+            self.broken[name] = exc.status, str(exc)
             return None
         except Exception as exc:  # in-process: the backend's own set-up failed
-            self.broken[name] = f"{name} worker did not start: {one_line(exc)}"
+            self.broken[name] = ("oom" if isinstance(exc, MemoryError) else "failed",
+                                 f"{name} worker did not start: {one_line(exc)}")
             return None
         self.workers[name] = worker
         if self.on_worker_start:
