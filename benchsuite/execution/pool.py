@@ -8,6 +8,7 @@ here, in order, through a pool.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -116,8 +117,10 @@ class WorkerPool:
 
     @property
     def log_dir(self) -> Path:
+        """The workers' log folder, named after this process (see :func:`sweep_logs`)."""
         if self._log_dir is None:
-            self._log_dir = Path(tempfile.mkdtemp(prefix="benchsuite-workers-"))
+            sweep_logs()
+            self._log_dir = Path(tempfile.mkdtemp(prefix=f"{LOG_PREFIX}{os.getpid()}-"))
         return self._log_dir
 
     def close(self) -> None:
@@ -126,6 +129,33 @@ class WorkerPool:
         self.workers.clear()
         if self._log_dir is not None:
             shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+LOG_PREFIX = "benchsuite-workers-"
+
+
+def sweep_logs(folder: Path | None = None) -> list[Path]:
+    """Remove the worker log folders that pools of dead processes left in ``folder`` (the
+    temporary folder): a driver killed by SIGKILL or the OOM killer never ran its
+    :meth:`WorkerPool.close`. A folder is its pool's while the process named in it lives."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{LOG_PREFIX}*"):
+        pid = path.name[len(LOG_PREFIX):].partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)) or not path.is_dir():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
 
 
 class LocalExecutor:
