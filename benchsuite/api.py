@@ -29,6 +29,7 @@ from benchsuite.errors import Interrupted, UsageError
 from benchsuite.execution.pool import local_executor
 from benchsuite.learning import LearnSettings
 from benchsuite.plugins import Registry, load_registry
+from benchsuite.values import check_number
 
 __all__ = ["LearnSettings", "Outcome", "Settings", "check_plugin", "compare", "export",
            "report", "run", "schema", "train", "verify"]
@@ -110,8 +111,9 @@ def train(settings: LearnSettings | None = None, *, output: Path | str = "result
         doc = recording.reopen(path, kind="learning")
         settings = recording.settings_of(doc, path, LearnSettings)
     settings = settings or LearnSettings()
-    learning.validate(settings)
+    learning.validate(settings, list(registry.models))
     ds = data.load(settings.dataset, settings.data_dir, check=True, limit=settings.limit)
+    learning.check_data(settings, ds)
     jobs = learning.plan(registry, settings, ds.input_shape, ds.classes)
     if resume is not None:
         jobs = learning.remaining(jobs, doc)
@@ -135,9 +137,9 @@ def verify(settings: Settings | None = None, *, steps: int = 10, seeds: int = 3,
     if steps < 1 or seeds < 1:
         raise UsageError("--steps and --seeds must be >= 1")
     timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
-    if not timeout > 0:
-        raise UsageError("--timeout must be > 0")
+    check_number("--timeout", timeout, exclusive=True)
     settings = settings or Settings(data="digits", batch_sizes=(16,))
+    settings.validate()  # the seed, threads, batch size… as for run
     return run_verify(registry or load_registry(), settings, steps, seeds,
                       isolate=settings.isolate, timeout=timeout, on_done=on_done)
 
@@ -154,8 +156,7 @@ def check_plugin(name: str, *, devices: list[str] | None = None, variant: str | 
     backend = registry.backend(name)
     for device in devices or ():
         check_device(device)
-    if not timeout > 0:
-        raise UsageError("--timeout must be > 0")
+    check_number("--timeout", timeout, exclusive=True)
     wanted = list(backend.supported_devices) if "all" in (devices or ()) else devices or None
     return check_backend(name, registry=registry, devices=wanted, variant=variant,
                          isolate=isolate, timeout=timeout, on_result=on_result)

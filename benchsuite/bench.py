@@ -13,7 +13,7 @@ import numpy as np
 from benchsuite import data, measure, parity
 from benchsuite.backend import Backend
 from benchsuite.cases import Case, Settings, base_record
-from benchsuite.execution.worker import Session
+from benchsuite.execution.worker import Session, error_text, traceback_tail
 
 STAGED_BATCHES = 4  # distinct batches cycled through, so no step can reuse a cached result
 PARITY_STEPS = 2
@@ -70,8 +70,14 @@ def run_case(session: Session, case: Case, settings: Settings) -> dict[str, Any]
             record["peak_gflops"] = peak
             record["efficiency"] = record["gflops"] / peak
     except Exception as exc:
-        record["status"], record["error"] = classify(exc), f"{type(exc).__name__}: {exc}"
+        record.update(failure(exc))
     return record
+
+
+def failure(exc: BaseException) -> dict[str, Any]:
+    """What a row keeps of an exception in its job: the status (``oom`` or ``failed``), the
+    error on one line, and the tail of the traceback (``--debug`` shows it)."""
+    return {"status": classify(exc), "error": error_text(exc), "traceback": traceback_tail(exc)}
 
 
 def _peak(backend: Backend, device: str, cache: dict, settings: Settings):

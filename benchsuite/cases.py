@@ -16,11 +16,12 @@ from typing import Any
 from benchsuite import planning
 from benchsuite.errors import UsageError
 from benchsuite.execution import WorkerSettings
-from benchsuite.optim import OPTIMIZERS, SGD, Optimizer, optimizer_dict
+from benchsuite.optim import OPTIMIZERS, SGD, Optimizer, check_optimizer, optimizer_dict
 from benchsuite.plugins import Registry
 from benchsuite.records import new_case_record
 from benchsuite.spec import DEFAULT_INPUT
 from benchsuite.stats import pool
+from benchsuite.values import as_tuple, check_number, check_numbers
 
 MODES = ("train", "infer", "latency")  # latency: predict at batch 1, every step timed
 DEFAULT_MODES = ("train", "infer")
@@ -61,8 +62,9 @@ class Settings:
         opt = dict(d["optimizer"])
         kw = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         kw.update(optimizer=OPTIMIZERS[opt.pop("name")](**opt),
-                  models=[(n, p) for n, p in d["models"]], modes=tuple(d["modes"]),
-                  batch_sizes=tuple(d["batch_sizes"]), variants=tuple(d.get("variants", ())))
+                  models=[(n, p) for n, p in d["models"]], modes=as_tuple(d["modes"]),
+                  batch_sizes=as_tuple(d["batch_sizes"]),
+                  variants=as_tuple(d.get("variants", ())))
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,23 +78,27 @@ class Settings:
         return WorkerSettings(self.threads, self.timeout, self.memory_limit_gib, self.isolate)
 
     def validate(self) -> None:
-        """Every value that cannot make sense, as one UsageError (before anything runs)."""
+        """Every value that cannot make sense, as one UsageError (before anything runs): the
+        command line's and those read back from a results file by ``--resume`` alike."""
         planning.check_device(self.device)
+        if not isinstance(self.modes, list | tuple):
+            raise UsageError(f"--mode must be a list of modes, got {self.modes!r}")
         bad_modes = [m for m in self.modes if m not in MODES]
         if bad_modes or not self.modes:
             raise UsageError(f"unknown mode {bad_modes[0] if bad_modes else ''!r} "
                              f"(valid: {', '.join(MODES)})")
-        for b in self.batch_sizes:
-            if b < 1:
-                raise UsageError(f"batch size must be a positive integer, got {b}")
-        if self.repeats < 1 or self.threads < 1 or self.processes < 1:
-            raise UsageError("--repeats, --threads and --processes must be >= 1")
+        check_numbers("--batch-size", self.batch_sizes, integer=True, minimum=1)
+        for option, value in (("--repeats", self.repeats), ("--threads", self.threads),
+                              ("--processes", self.processes), ("--gemm-size", self.gemm_size)):
+            check_number(option, value, integer=True, minimum=1)
+        check_number("--seed", self.seed, integer=True)
+        check_number("--min-time", self.min_time, exclusive=True)
+        check_number("--timeout", self.timeout, exclusive=True)
+        if self.memory_limit_gib is not None:
+            check_number("--memory-limit", self.memory_limit_gib, exclusive=True)
+        check_optimizer(self.optimizer)
         if self.processes > 1 and not self.isolate:
             raise UsageError("--processes needs worker processes (drop --in-process)")
-        if not (self.min_time > 0 and self.timeout > 0):
-            raise UsageError("--min-time and --timeout must be > 0")
-        if self.memory_limit_gib is not None and not self.memory_limit_gib > 0:
-            raise UsageError("--memory-limit must be > 0 (GiB)")
         if self.executor not in EXECUTORS or self.placement not in PLACEMENTS:
             raise UsageError(f"unknown executor {self.executor!r} or placement "
                              f"{self.placement!r} (valid: {', '.join(EXECUTORS)}; "
@@ -188,7 +194,8 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     backends, explicit = planning.selected_backends(registry, settings.backends)
     shape, classes = input_shape_for(settings)
     models = settings.models or [(n, {}) for n in registry.models]
-    specs = [planning.build_spec(registry, n, p, shape, classes) for n, p in models]
+    batch = max(settings.batch_sizes)
+    specs = [planning.build_spec(registry, n, p, shape, classes, batch) for n, p in models]
     wanted = planning.check_device(settings.device)
     every = settings.device == "all"
     have = {b.name: planning.devices(registry, b, wanted, explicit, every) for b in backends}

@@ -41,6 +41,8 @@ class Dataset:
                                 f"{x.dtype} {x.shape}")
             if len(x) != len(y):
                 raise DataError(f"{self.name} {part}: {len(x)} images but {len(y)} labels")
+            if not len(x):
+                raise DataError(f"{self.name} {part}: no images")
             if len(y) and (y.min() < 0 or y.max() >= self.classes):
                 raise DataError(f"{self.name} {part}: labels outside 0..{self.classes - 1}")
 

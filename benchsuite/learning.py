@@ -30,6 +30,7 @@ from benchsuite.optim import OPTIMIZERS, SGD, Adam, Optimizer, make_optimizer, o
 from benchsuite.plugins import Registry
 from benchsuite.records import new_training_record
 from benchsuite.spec import ModelSpec
+from benchsuite.values import as_tuple, check_number, check_numbers
 
 TASKS = ("accuracy", "gradients")
 
@@ -97,7 +98,7 @@ class LearnSettings:
     def from_dict(cls, d: dict[str, Any]) -> LearnSettings:
         kw = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         for key in ("tasks", "seeds", "depths", "activations", "variants"):
-            kw[key] = tuple(kw.get(key, ()))
+            kw[key] = as_tuple(kw.get(key, ()))
         kw["models"] = [(n, p) for n, p in d.get("models", [])]
         return cls(**kw)
 
@@ -174,37 +175,59 @@ def _optimizer(base: Optimizer, settings: LearnSettings) -> Optimizer:
     return opt
 
 
-def validate(settings: LearnSettings) -> None:
+def validate(settings: LearnSettings, models: list[str] | None = None) -> None:
+    """Every value that cannot make sense, as one UsageError: the command line's and those
+    read back from a results file by ``--resume`` alike. ``models``: the registered model
+    names, which ``--target`` must name."""
     planning.check_device(settings.device, allow_all=False)
-    if settings.threads < 1 or not settings.timeout > 0:
-        raise UsageError("--threads must be >= 1 and --timeout > 0")
+    check_number("--threads", settings.threads, integer=True, minimum=1)
+    check_number("--timeout", settings.timeout, exclusive=True)
+    if settings.memory_limit_gib is not None:
+        check_number("--memory-limit", settings.memory_limit_gib, exclusive=True)
+    if not isinstance(settings.tasks, list | tuple):
+        raise UsageError(f"--task must be a list of tasks, got {settings.tasks!r}")
     bad = [t for t in settings.tasks if t not in TASKS]
     if bad or not settings.tasks:
         raise UsageError(f"unknown task {bad[0] if bad else ''!r} (valid: {', '.join(TASKS)})")
     if settings.dataset not in data.NAMED:
         raise UsageError(f"unknown data set {settings.dataset!r} "
                          f"(valid: {', '.join(data.NAMED)})")
-    if settings.batch_size < 1 or (settings.epochs is not None and settings.epochs < 1):
-        raise UsageError("--batch-size and --epochs must be >= 1")
-    if not settings.seeds:
+    check_number("--batch-size", settings.batch_size, integer=True, minimum=1)
+    for option, value in (("--epochs", settings.epochs), ("--limit", settings.limit)):
+        if value is not None:
+            check_number(option, value, integer=True, minimum=1)
+    if isinstance(settings.seeds, tuple) and not settings.seeds:
         raise UsageError("--seeds must be >= 1")
-    if (settings.lr is not None and not settings.lr > 0) or (
-            settings.weight_decay is not None and settings.weight_decay < 0):
-        raise UsageError("--lr must be > 0 and --weight-decay >= 0")
+    check_numbers("--seed", settings.seeds, integer=True)
+    if settings.lr is not None:
+        check_number("--lr", settings.lr, exclusive=True)
+    if settings.weight_decay is not None:
+        check_number("--weight-decay", settings.weight_decay)
     if settings.optimizer and settings.optimizer not in OPTIMIZERS:
         raise UsageError(f"unknown optimizer {settings.optimizer!r} "
                          f"(valid: {', '.join(OPTIMIZERS)})")
-    if any(d < 1 for d in settings.depths):
-        raise UsageError("--depths must be positive integers")
+    check_numbers("--depths", settings.depths, integer=True, minimum=1)
+    if not isinstance(settings.targets, dict):
+        raise UsageError(f"--target must map models to accuracies, got {settings.targets!r}")
     for model, target in settings.targets.items():
-        if not 0 < target <= 1:
-            raise UsageError(f"target for {model} must be an accuracy in (0, 1], got {target}")
+        if models is not None and model not in models:
+            raise UsageError(f"--target {model}={target}: unknown model {model!r} "
+                             f"(valid: {', '.join(sorted(models))})")
+        check_number(f"--target {model}", target, exclusive=True, maximum=1)
+
+
+def check_data(settings: LearnSettings, ds: data.Dataset) -> None:
+    """What the settings ask of the data set it has: a batch no larger than its training
+    images (otherwise an epoch has no step)."""
+    if settings.batch_size > len(ds.x_train):
+        raise UsageError(f"--batch-size {settings.batch_size} is larger than the "
+                         f"{len(ds.x_train)} training images of {ds.name}")
 
 
 def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int],
          classes: int) -> list[Job]:
     """Every job, backend innermost so that backends alternate (drift hits all alike)."""
-    validate(settings)
+    validate(settings, list(registry.models))
     backends, explicit = planning.selected_backends(registry, settings.backends)
     backends = [b for b in backends if b.computes or explicit]  # the null backend learns nothing
     have = {b.name: planning.devices(registry, b, [settings.device], explicit)
@@ -215,7 +238,8 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
         models = settings.models or [(n, {}) for n in registry.models]
         for name, params in models:
             r = recipe(settings.dataset, name, settings)
-            spec = planning.build_spec(registry, name, {**r.params, **params}, shape, classes)
+            spec = planning.build_spec(registry, name, {**r.params, **params}, shape, classes,
+                                      settings.batch_size)
             specs.append(("accuracy", spec, r))
     if "gradients" in settings.tasks:
         g = replace(GRADIENT_RECIPE, epochs=settings.epochs or GRADIENT_RECIPE.epochs,
@@ -223,7 +247,8 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
         for activation in settings.activations:
             for depth in settings.depths:
                 params = {**g.params, "depth": depth, "activation": activation}
-                spec = planning.build_spec(registry, "mlp", params, shape, classes)
+                spec = planning.build_spec(registry, "mlp", params, shape, classes,
+                                          settings.batch_size)
                 specs.append(("gradients", spec, g))
     versions = {b.name: planning.backend_version(b) for b in backends}
     return [Job(task, seed, r.optimizer, r.epochs, r.target, backend=b.name, spec=spec,

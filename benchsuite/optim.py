@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from benchsuite.errors import UsageError
+from benchsuite.values import check_number
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,23 @@ def make_optimizer(name: str, lr: float | None = None) -> Optimizer:
     """Optimizer by name, with its default learning rate unless ``lr`` is given."""
     if name not in OPTIMIZERS:
         raise UsageError(f"unknown optimizer {name!r} (valid: {', '.join(OPTIMIZERS)})")
-    if lr is not None and not lr > 0:
-        raise UsageError(f"learning rate must be positive, got {lr}")
+    if lr is not None:
+        check_number("--lr", lr, exclusive=True)
     cls = OPTIMIZERS[name]
     return cls() if lr is None else cls(lr=lr)
+
+
+def check_optimizer(opt: Optimizer) -> None:
+    """Every hyper-parameter of ``opt`` finite and in range, or a UsageError (the command
+    line's values and those read back from a results file alike)."""
+    check_number("--lr", opt.lr, exclusive=True)
+    check_number("--weight-decay", opt.weight_decay)
+    if isinstance(opt, SGD):
+        check_number("momentum", opt.momentum, maximum=1)
+    else:
+        check_number("beta1", opt.beta1, maximum=1)
+        check_number("beta2", opt.beta2, maximum=1)
+        check_number("eps", opt.eps, exclusive=True)
 
 
 def optimizer_dict(opt: Optimizer) -> dict[str, object]:

@@ -14,7 +14,7 @@ from typing import Any
 from benchsuite.backend import DEVICES, Backend
 from benchsuite.errors import SpecError, UsageError
 from benchsuite.plugins import Registry
-from benchsuite.spec import ModelSpec
+from benchsuite.spec import ModelSpec, size_before_building
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +42,8 @@ def parse_model(text: str) -> tuple[str, dict[str, Any]]:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise UsageError(f"bad model parameter {item!r} in {text!r} (expected key=value)")
+        if key.strip() in params:
+            raise UsageError(f"model parameter {key.strip()!r} given twice in {text!r}")
         params[key.strip()] = _parse_value(value.strip())
     return name.strip(), params
 
@@ -58,8 +60,11 @@ def _parse_value(value: str) -> Any:
 
 
 def build_spec(registry: Registry, name: str, params: dict[str, Any],
-               input_shape: tuple[int, int, int], classes: int) -> ModelSpec:
-    """Registered model ``name`` with ``params``; unknown or bad parameters are a SpecError."""
+               input_shape: tuple[int, int, int], classes: int,
+               batch_size: int = 1) -> ModelSpec:
+    """Registered model ``name`` with ``params``; unknown or bad parameters are a SpecError,
+    and so is a model that cannot fit this machine's memory at ``batch_size`` (checked before
+    building it where its size is known from the parameters: see :func:`check_fits`)."""
     entry = registry.model(name)
     accepted = inspect.signature(entry.factory).parameters
     unknown = sorted(set(params) - set(accepted) | ({"input_shape", "classes"} & set(params)))
@@ -68,9 +73,47 @@ def build_spec(registry: Registry, name: str, params: dict[str, Any],
         raise SpecError(f"model {name!r} has no parameter {', '.join(unknown)} "
                         f"(parameters: {', '.join(valid) or 'none'})")
     try:
-        return entry.factory(input_shape=input_shape, classes=classes, **params)
+        size = size_before_building(entry.factory, params, input_shape, classes)
+        if size is not None:
+            check_fits(name, params, *size, batch_size)
+        spec = entry.factory(input_shape=input_shape, classes=classes, **params)
     except (TypeError, ValueError) as exc:
         raise SpecError(f"model {name!r} with {params}: {exc}") from None
+    check_fits(name, params, spec.n_params, spec.activations, batch_size)
+    return spec
+
+
+def machine_memory() -> int:
+    """Bytes of memory this machine has (RAM, not counting swap)."""
+    import psutil
+
+    return psutil.virtual_memory().total
+
+
+def check_fits(name: str, params: dict[str, Any], n_params: int, activations: int,
+               batch_size: int) -> None:
+    """A SpecError when even the least a model needs cannot fit this machine's memory: its
+    float32 weights twice (the shared initial weights, the backend's copy) and one batch of
+    its activations. Better refused at once than killed by the OOM killer minutes later."""
+    need = 4 * (2 * n_params + batch_size * activations)
+    have = machine_memory()
+    if need > have:
+        given = ",".join(f"{k}={v}" for k, v in params.items())
+        raise SpecError(f"model {name}{':' + given if given else ''} cannot fit in memory: "
+                        f"it needs at least {_bytes(need)} ({_count(n_params)} parameters, "
+                        f"batch {batch_size}) and this machine has {_bytes(have)}")
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**9 else f"{n:.3g}"
+
+
+def _bytes(n: float) -> str:
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n, i = n / 1024, i + 1
+    return f"{n:.1f} {units[i]}"
 
 
 def check_device(device: str, allow_all: bool = True) -> list[str]:

@@ -145,6 +145,7 @@ class CaseRecord(_CaseRequired, total=False):
     pooled that many fresh workers; ``retried``: a ``lost`` case was run again elsewhere)."""
 
     variant: str | None
+    traceback: str  # a failed row: the tail of its error's traceback
     step_ms: float
     flops_per_sample: int | None
     gflops: float | None
@@ -196,6 +197,7 @@ class TrainingRecord(_TrainingRequired, total=False):
     """One training run; its curve and results once it ran (``shifted_accuracy``: pixels
     shifted, "1" and "2", → test accuracy; the gradient task's norms: one per Dense kernel)."""
 
+    traceback: str  # a failed row: the tail of its error's traceback
     curve: list[CurvePoint]
     final_test_accuracy: float
     final_loss: float

@@ -108,6 +108,11 @@ class ModelSpec:
     def n_params(self) -> int:
         return sum(math.prod(p.shape) for p in self.parameters())
 
+    @property
+    def activations(self) -> int:
+        """Floats per sample entering and leaving the layers (the input included)."""
+        return sum(math.prod(shape) for shape in self.shapes())
+
     def layer_types(self) -> frozenset[type]:
         return frozenset(type(layer) for layer in self.layers)
 
@@ -228,3 +233,19 @@ def convnet(
 
 
 CANONICAL_MODELS = {"logreg": logreg, "mlp": mlp, "convnet": convnet}
+
+
+def size_before_building(factory: object, params: Mapping[str, object],
+                         input_shape: tuple[int, int, int], classes: int
+                         ) -> tuple[int, int] | None:
+    """``(n_params, activations)`` of the spec ``factory(**params)`` would build, without
+    building it, for a model whose layer count is a parameter (mlp's ``depth``: a billion
+    layers are too many objects to build just to find that they cannot fit). Every hidden
+    block costs the same, so a depth-1 and a depth-2 spec give the cost of any depth.
+    None: building is cheap (the caller sizes the built spec)."""
+    depth = params.get("depth")
+    if factory is not mlp or not isinstance(depth, int) or isinstance(depth, bool) or depth < 3:
+        return None
+    one, two = (mlp(input_shape, classes, **{**params, "depth": d}) for d in (1, 2))
+    return (one.n_params + (depth - 1) * (two.n_params - one.n_params),
+            one.activations + (depth - 1) * (two.activations - one.activations))

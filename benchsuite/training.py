@@ -20,10 +20,9 @@ import numpy as np
 
 from benchsuite import data
 from benchsuite.backend import Backend, Model
-from benchsuite.bench import NonFinite, classify
-from benchsuite.errors import UsageError
+from benchsuite.bench import NonFinite, failure
 from benchsuite.execution.worker import Session
-from benchsuite.learning import Job, LearnSettings
+from benchsuite.learning import Job, LearnSettings, check_data
 from benchsuite.optim import SGD
 from benchsuite.spec import ModelSpec
 
@@ -56,7 +55,7 @@ def run_job(session: Session, job: Job, settings: LearnSettings) -> dict[str, An
         record.update(task(backend, job, ds, settings))
         record["status"], record["error"] = "ok", None
     except Exception as exc:
-        record["status"], record["error"] = classify(exc), f"{type(exc).__name__}: {exc}"
+        record.update(failure(exc))
     return record
 
 
@@ -79,13 +78,11 @@ def train(backend: Backend, model: Model, ds: data.Dataset, job: Job, settings: 
           after_epoch: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
     """``job.epochs`` epochs; per epoch the curve point (cumulative training seconds, mean
     loss, train/test accuracy). Staging and evaluation happen outside the timed region."""
+    check_data(settings, ds)  # the planner checked it too: here for direct callers
     curve, elapsed = [], 0.0
     for epoch in range(1, job.epochs + 1):
         staged = [model.stage(x, y) for x, y in data.batches(
             ds.x_train, ds.y_train, settings.batch_size, seed=shuffle_seed(job.seed, epoch))]
-        if not staged:
-            raise UsageError(f"--batch-size {settings.batch_size} exceeds the "
-                             f"{len(ds.x_train)} training images")
         backend.synchronize(settings.device)
         t0 = time.perf_counter()
         losses = [model.train_step(x, y) for x, y in staged]

@@ -71,8 +71,8 @@ def test_run_exits_1_when_a_case_failed(tmp_path, capsys, with_fakes):
 @pytest.mark.parametrize("args, message", [
     (["run", "-b", "mxnet"], "unknown backend 'mxnet' (valid: "),
     (["run", "-m", "resnet"], "unknown model 'resnet' (valid: convnet, logreg, mlp"),
-    (["run", "--batch-size", "0"], "batch size must be a positive integer, got 0"),
-    (["run", "--batch-size", "-3"], "batch size must be a positive integer, got -3"),
+    (["run", "--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
+    (["run", "--batch-size", "-3"], "--batch-size must be an integer >= 1, got -3"),
     (["run", "--batch-size", "big"], "'big' is not a valid integer"),
     (["run", "--device", "tpu"], "unknown device 'tpu'"),
     (["run", "-b", "numpy", "--device", "cuda"], "backend 'numpy' has no cuda device here"),
@@ -163,4 +163,4 @@ def test_verify_a_hanging_backend_is_a_timeout_row_and_exit_1_within_the_timeout
 
 def test_verify_refuses_a_non_positive_timeout(with_fakes, capsys):
     line = one_error_line(capsys, cli.main(["verify", "--timeout", "0"]))
-    assert "--timeout must be > 0" in line
+    assert "--timeout must be a finite number > 0, got 0" in line

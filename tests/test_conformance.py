@@ -172,7 +172,7 @@ def test_cli_exits_0_for_a_conforming_backend_json(monkeypatch, capsys):
     (["check-plugin", "fake-missing"], "unavailable (pip install fake-framework)"),
     (["check-plugin", "numpy", "--device", "tpu"], "unknown device 'tpu'"),
     (["check-plugin", "numpy", "--variant", "xla"], "has no variant 'xla'"),
-    (["check-plugin", "numpy", "--timeout", "0"], "--timeout must be > 0"),
+    (["check-plugin", "numpy", "--timeout", "0"], "--timeout must be a finite number > 0, got 0"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, message):
     monkeypatch.setattr(cli.common, "registry", lambda: load_registry(EPS))

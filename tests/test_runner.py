@@ -107,7 +107,7 @@ def test_device_all_and_cuda(reg):
     ({"models": [("resnet", {})]}, UnknownNameError, "unknown model 'resnet'"),
     ({"models": [("mlp", {"depht": 3})]}, SpecError, "no parameter depht (parameters: depth"),
     ({"models": [("mlp", {"activation": "gelu"})]}, SpecError, "unknown activation"),
-    ({"batch_sizes": (0,)}, UsageError, "batch size must be a positive integer, got 0"),
+    ({"batch_sizes": (0,)}, UsageError, "--batch-size must be an integer >= 1, got 0"),
     ({"device": "tpu"}, UsageError, "unknown device 'tpu'"),
     ({"modes": ("fit",)}, UsageError, "unknown mode 'fit'"),
     ({"backends": ["numpy"], "device": "cuda"}, UsageError, "'numpy' has no cuda device"),

@@ -46,7 +46,8 @@ def verify_cmd(backends, models, device, variants, steps, batch_size, seeds, ful
 
     settings = Settings(
         backends=list(backends), models=[parse_model(m) for m in models], device=device,
-        batch_sizes=(batch_size,), threads=threads or usable_cores(), seed=seed,
+        batch_sizes=(batch_size,), seed=seed,
+        threads=usable_cores() if threads is None else threads,
         data="synthetic" if full_size else "digits", variants=tuple(variants),
         isolate=not in_process)
     rows = api.verify(settings, steps=steps, seeds=seeds, timeout=timeout,

@@ -21,6 +21,24 @@ def group(debug: bool) -> None:
     """Run the same models on every framework, check they agree, and measure them fairly."""
 
 
+def debugging() -> bool:
+    """Whether ``benchsuite --debug`` was given."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+def show_tracebacks(records: list[dict]) -> None:
+    """With ``--debug``: the traceback tail each failed row kept from its worker, on stderr
+    after the table (without it, the table's one-line error is all that is shown)."""
+    if not debugging():
+        return
+    for r in records:
+        if r.get("traceback"):
+            what = " ".join(str(r[k]) for k in ("task", "backend", "model", "mode", "device",
+                                                "batch_size", "seed") if k in r)
+            click.echo(f"--- {what}: {r['status']}\n{r['traceback']}", err=True)
+
+
 def registry() -> Registry:
     """The plugins installed here (tests replace this function)."""
     return load_registry()
@@ -75,12 +93,18 @@ def targets(items: tuple[str, ...]) -> dict[str, float]:
 
 
 def percent(text: str | None) -> float | None:
+    """``--threshold``: a percent (``5%``) or a fraction of at most 1 (``0.05``). A bare number
+    above 1 is refused rather than read as hundreds of percent (``5`` would mean 500%)."""
     if text is None:
         return None
+    is_percent = text.strip().endswith("%")
     try:
-        value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+        value = float(text.strip().rstrip("%")) / (100 if is_percent else 1)
     except ValueError:
         raise UsageError(f"--threshold must look like 5% or 0.05, got {text!r}") from None
+    if not is_percent and value > 1:
+        raise UsageError(f"--threshold {text} is ambiguous: give a percent ({text}%) or a "
+                         f"fraction <= 1 ({value / 100:g})")
     if not 0 <= value < 10:
         raise UsageError(f"--threshold out of range: {text}")
     return value

@@ -18,6 +18,7 @@ from benchsuite.cli.common import (
 from benchsuite.cli.common import targets as parse_targets
 from benchsuite.data import NAMED
 from benchsuite.environment import usable_cores
+from benchsuite.errors import UsageError
 from benchsuite.learning import TASKS, LearnSettings
 from benchsuite.optim import OPTIMIZERS, make_optimizer
 from benchsuite.planning import parse_model
@@ -29,6 +30,13 @@ PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker
     "quick": (5, 0.05, 1024, 1),
     "rigorous": (10, 0.5, 2048, 3),  # each case in 3 fresh workers, samples pooled
 }
+
+
+def preset(quick: bool, rigorous: bool) -> str:
+    """The preset the flags name; both at once is a usage error, not the last one winning."""
+    if quick and rigorous:
+        raise UsageError("--quick and --rigorous contradict each other: give one")
+    return "quick" if quick else "rigorous" if rigorous else "default"
 
 
 @group.command("run")
@@ -43,9 +51,9 @@ PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker
               help="What to time (repeatable; default: train and infer). latency: predict at "
                    "batch 1 with every step timed (p50/p90/p99).")
 @click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
-@click.option("--quick", "preset", flag_value="quick",
+@click.option("--quick", is_flag=True,
               help="Preset: 5 repeats of >= 0.05 s (CI smoke runs).")
-@click.option("--rigorous", "preset", flag_value="rigorous",
+@click.option("--rigorous", is_flag=True,
               help="Preset: 10 repeats of >= 0.5 s in each of 3 fresh worker processes.")
 @click.option("--processes", type=int, default=None,
               help="Run every case in this many fresh workers and pool the samples "
@@ -86,7 +94,7 @@ PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker
                    "spreading the cases over them.")
 @resume_and_output("run")
 @click.pass_context
-def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes, repeats,
+def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, processes, repeats,
             min_time, threads, optimizer, lr, data, seed, variants, timeout, memory_limit,
             gemm_size, no_parity, in_process, executor, ray_address, per_node, resume,
             output) -> int:
@@ -97,23 +105,24 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes
     if resume is not None:
         no_other_options(ctx, allowed={"resume", "ray_address"})
     else:
-        p_repeats, p_min_time, p_gemm, p_processes = PRESETS[preset or "default"]
+        p_repeats, p_min_time, p_gemm, p_processes = PRESETS[preset(quick, rigorous)]
         settings = Settings(
             backends=list(backends), models=[parse_model(m) for m in models],
             modes=tuple(modes) or DEFAULT_MODES, device=device,
             batch_sizes=tuple(batch_sizes) or (128,),
             repeats=p_repeats if repeats is None else repeats,
             min_time=p_min_time if min_time is None else min_time,
-            threads=threads or usable_cores(), seed=seed,
+            threads=usable_cores() if threads is None else threads, seed=seed,
             optimizer=make_optimizer(optimizer, lr), data=data, variants=tuple(variants),
             parity=not no_parity, isolate=not in_process, timeout=timeout,
-            memory_limit_gib=memory_limit, gemm_size=gemm_size or p_gemm,
+            memory_limit_gib=memory_limit, gemm_size=p_gemm if gemm_size is None else gemm_size,
             processes=p_processes if processes is None else processes, executor=executor,
             placement="per-node" if per_node else "spread", ray_address=ray_address)
     outcome = api.run(settings, output=output, resume=resume, registry=common.registry(),
                       progress=console.Progress, threads_from_node=threads is None,
                       ray_address=ray_address)
     console.print_results(outcome.document)
+    common.show_tracebacks(outcome.document["cases"])
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed else 0
 
@@ -163,14 +172,11 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
               variants, threads, timeout, in_process, resume, output) -> int:
     """Train every model on every backend on real data: what each one learns, how fast."""
     from benchsuite import console
-    from benchsuite.errors import UsageError
 
     settings = None
     if resume is not None:
         no_other_options(ctx, allowed={"resume"})
     else:
-        if seeds < 1:
-            raise UsageError("--seeds must be >= 1")
         task_list = tuple(dict.fromkeys(
             t for name in (tasks or ("accuracy",))
             for t in (TASKS if name == "all" else (name,))))
@@ -181,11 +187,13 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
             batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
             seeds=tuple(range(seed, seed + seeds)), targets=parse_targets(targets),
             depths=ints(depths, "--depths"), activations=words(activations),
-            device=device, variants=tuple(variants), threads=threads or usable_cores(),
+            device=device, variants=tuple(variants),
+            threads=usable_cores() if threads is None else threads,
             timeout=timeout, isolate=not in_process)
     outcome = api.train(settings, output=output, resume=resume, registry=common.registry(),
                         progress=console.Progress)
     missed = console.print_learning(outcome.document)
+    common.show_tracebacks(outcome.document["learning"])
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed or missed else 0
 

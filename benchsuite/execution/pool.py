@@ -8,6 +8,7 @@ here, in order, through a pool.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -51,7 +52,7 @@ class WorkerPool:
         self.on_worker_start = on_worker_start
         self.instances = instances or {}
         self.workers: dict[str, Any] = {}
-        self.broken: dict[str, str] = {}
+        self.broken: dict[str, tuple[str, str]] = {}  # name → (status, message)
         self._log_dir: Path | None = None
 
     def run(self, job: Job) -> Any:
@@ -82,7 +83,7 @@ class WorkerPool:
         ``(status, message)``; a worker that died is replaced by the next call."""
         worker = self.workers.get(name) or self._start(name)
         if worker is None:
-            return "failed", self.broken[name]
+            return self.broken[name]
         outcome = worker.call(fn, args)
         if not worker.alive:
             self.retire(name)
@@ -103,10 +104,11 @@ class WorkerPool:
                 worker = InProcessWorker(self.registry, self.instances.get(name, name),
                                          self.settings)
         except WorkerError as exc:
-            self.broken[name] = str(exc)
+            self.broken[name] = exc.status, str(exc)
             return None
         except Exception as exc:  # in-process: the backend's own set-up failed
-            self.broken[name] = f"{name} worker did not start: {one_line(exc)}"
+            self.broken[name] = ("oom" if isinstance(exc, MemoryError) else "failed",
+                                 f"{name} worker did not start: {one_line(exc)}")
             return None
         self.workers[name] = worker
         if self.on_worker_start:
@@ -115,8 +117,10 @@ class WorkerPool:
 
     @property
     def log_dir(self) -> Path:
+        """The workers' log folder, named after this process (see :func:`sweep_logs`)."""
         if self._log_dir is None:
-            self._log_dir = Path(tempfile.mkdtemp(prefix="benchsuite-workers-"))
+            sweep_logs()
+            self._log_dir = Path(tempfile.mkdtemp(prefix=f"{LOG_PREFIX}{os.getpid()}-"))
         return self._log_dir
 
     def close(self) -> None:
@@ -125,6 +129,33 @@ class WorkerPool:
         self.workers.clear()
         if self._log_dir is not None:
             shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+LOG_PREFIX = "benchsuite-workers-"
+
+
+def sweep_logs(folder: Path | None = None) -> list[Path]:
+    """Remove the worker log folders that pools of dead processes left in ``folder`` (the
+    temporary folder): a driver killed by SIGKILL or the OOM killer never ran its
+    :meth:`WorkerPool.close`. A folder is its pool's while the process named in it lives."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{LOG_PREFIX}*"):
+        pid = path.name[len(LOG_PREFIX):].partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)) or not path.is_dir():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
 
 
 class LocalExecutor:

@@ -26,10 +26,16 @@ from benchsuite.execution import WorkerSettings
 from benchsuite.plugins import Registry, rebuild_registry
 
 LOG_TAIL_LINES = 6
+TRACEBACK_LINES = 20
 
 
 class WorkerError(RuntimeError):
-    """A worker that could not start (its plugins or framework failed to load)."""
+    """A worker that could not start (its plugins or framework failed to load); ``status``
+    is the row its jobs get: ``oom`` when it ran out of memory starting, else ``failed``."""
+
+    def __init__(self, message: str, status: str = "failed") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -60,11 +66,26 @@ def prepare(backend: Backend, settings: WorkerSettings) -> dict[str, Any]:
     return info
 
 
+def error_text(exc: BaseException) -> str:
+    """``Type: message``, or the type alone when the message is empty (a bare MemoryError)."""
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def one_line(exc: BaseException, limit: int = 400) -> str:
-    """``Type: message`` on one line (white space folded), cut at ``limit`` characters: what a
-    results row or a table cell can hold."""
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    """:func:`error_text` on one line (white space folded), cut at ``limit`` characters: what
+    a results row or a table cell can hold."""
+    text = " ".join(error_text(exc).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def traceback_tail(exc: BaseException, lines: int = TRACEBACK_LINES) -> str:
+    """The last ``lines`` lines of ``exc``'s traceback: where in the backend a failed row
+    failed (the row's ``traceback``, shown by ``--debug``)."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def resolve(fn: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -154,7 +175,7 @@ def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path:
     try:
         worker = InProcessWorker(rebuild_registry(entry_points), backend, settings)
     except BaseException as exc:
-        conn.send(("error", one_line(exc)))
+        conn.send(("oom" if isinstance(exc, MemoryError) else "error", one_line(exc)))
         return
     conn.send(("ready", worker.info))
     while True:
@@ -188,7 +209,10 @@ class SubprocessWorker:
         kind, payload = self._receive(max(settings.timeout, settings.start_timeout))
         if kind != "ready":
             self.stop()
-            raise WorkerError(f"{backend} worker did not start: {payload}")
+            if kind == "oom" and settings.memory_limit_gib:
+                payload += f" (its --memory-limit is {settings.memory_limit_gib:g} GiB)"
+            raise WorkerError(f"{backend} worker did not start: {payload}",
+                              "oom" if kind == "oom" else "failed")
         self.info: dict[str, Any] = payload
 
     @property
