@@ -77,7 +77,7 @@ def run(settings: Settings | None = None, *, output: Path | str = "results",
     else:
         settings = settings or Settings()
         jobs = cases.plan(registry, settings)
-        doc = recording.new_document(settings.to_dict())
+        doc = recording.new_document(settings.to_dict(), backends=_backends(registry, jobs))
         path = recording.output_path(Path(output), doc)
     executor = _executor(registry, settings, doc, threads_from_node)
     _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
@@ -85,6 +85,11 @@ def run(settings: Settings | None = None, *, output: Path | str = "results",
     failed = [c for c in doc["cases"] if (c["status"] not in ("ok", "skipped")
               and not c.get("retried")) or (c.get("parity") or {}).get("passed") is False]
     return Outcome(doc, path, failed)
+
+
+def _backends(registry: Registry, jobs: list[Any]) -> list[Any]:
+    """The backends ``jobs`` run on (whose framework packages the results record)."""
+    return [registry.backends[name] for name in dict.fromkeys(j.backend for j in jobs)]
 
 
 def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
@@ -117,7 +122,8 @@ def train(settings: LearnSettings | None = None, *, output: Path | str = "result
         jobs = learning.remaining(jobs, doc)
     else:
         doc = recording.new_document(settings.to_dict(), kind="learning",
-                                     dataset=learning.dataset_block(ds))
+                                     dataset=learning.dataset_block(ds),
+                                     backends=_backends(registry, jobs))
         path = recording.output_path(Path(output), doc)
     _execute(local_executor(registry, settings.worker_settings(), doc), jobs, doc, path,
              "learning", progress, len(jobs), "train")

@@ -7,11 +7,12 @@ file for ``--resume``. The same for ``benchsuite run`` (records under ``cases``)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from benchsuite import __version__, results
+from benchsuite.backend import Backend
 from benchsuite.environment import fingerprint
 from benchsuite.errors import UsageError
 from benchsuite.execution import Executor
@@ -20,10 +21,13 @@ from benchsuite.records import now
 
 
 def new_document(settings: dict[str, Any], kind: str | None = None,
-                 dataset: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A results document in state ``running``, with this machine's fingerprint: speed cases,
-    or training runs (``kind`` "learning", records under ``learning``)."""
-    return dict(new_record_document(settings, fingerprint(), __version__, kind=kind,
+                 dataset: dict[str, Any] | None = None, backends: Iterable[Backend] = ()
+                 ) -> dict[str, Any]:
+    """A results document in state ``running``, with this machine's fingerprint (and the
+    versions of the framework packages of ``backends``): speed cases, or training runs
+    (``kind`` "learning", records under ``learning``)."""
+    packages = [p for b in backends for p in b.packages]
+    return dict(new_record_document(settings, fingerprint(packages), __version__, kind=kind,
                                      dataset=dataset))
 
 

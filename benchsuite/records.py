@@ -28,6 +28,7 @@ from typing import Any, TypedDict, cast
 from benchsuite.runinfo import (  # noqa: F401 - re-exported: every record type is here
     BackendInfo,
     Dataset,
+    Dist,
     Environment,
     Executor,
     Gpu,
@@ -145,6 +146,8 @@ class CaseRecord(_CaseRequired, total=False):
     pooled that many fresh workers; ``retried``: a ``lost`` case was run again elsewhere)."""
 
     variant: str | None
+    backend_dist: Dist
+    model_dist: Dist
     step_ms: float
     flops_per_sample: int | None
     gflops: float | None
@@ -196,6 +199,8 @@ class TrainingRecord(_TrainingRequired, total=False):
     """One training run; its curve and results once it ran (``shifted_accuracy``: pixels
     shifted, "1" and "2", → test accuracy; the gradient task's norms: one per Dense kernel)."""
 
+    backend_dist: Dist
+    model_dist: Dist
     curve: list[CurvePoint]
     final_test_accuracy: float
     final_loss: float
