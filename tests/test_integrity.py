@@ -1,13 +1,21 @@
-"""Hostile plugins (issue 13): nothing breaks, nothing is lost, nobody takes over the oracle."""
+"""Hostile plugins and a second writer (issue 13): nothing breaks, nothing is lost, nobody takes
+over the oracle or another run's results file."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import benchsuite
-from benchsuite import cli, results
+from benchsuite import cli, recording, results
+from benchsuite.learning import LearnSettings
 from benchsuite.plugins import load_registry
 
 FAST = ["--mode", "train", "--repeats", "2", "--min-time", "0.005", "--batch-size", "8",
@@ -117,3 +125,62 @@ def test_a_blocked_backend_is_blocked_in_list_and_in_run(tmp_path, capsys, monke
         next(b for b in listing["backends"] if b["name"] == "numpy").items()
     line = error_line(capsys, cli.main(["run", "-b", "numpy", "-o", str(tmp_path)]))
     assert line == "benchsuite: error: backend 'numpy' is blocked by BENCHSUITE_DISABLE_PLUGINS"
+
+
+# -- item 1: one writer per results file ------------------------------------------------------
+
+FIRST_WRITER = textwrap.dedent("""
+    import sys
+    from importlib.metadata import EntryPoint
+    from benchsuite import api
+    from benchsuite.cases import Settings
+    from benchsuite.plugins import load_registry
+
+    reg = load_registry([EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")])
+    api.run(Settings(backends=["fake-sleep"], models=[("tiny", {})], modes=("train",),
+                     batch_sizes=(8,), repeats=2, min_time=0.005, parity=False,
+                     isolate=False), output=sys.argv[1], registry=reg)
+""")
+
+
+def test_a_second_writer_of_a_results_file_is_refused(tmp_path, capsys, monkeypatch):
+    """A run is writing FILE (its steps take 0.5 s); ``run --resume FILE`` meanwhile is one
+    line and exit 2 and leaves FILE alone; once the first dies (SIGKILL: no clean-up) the
+    file is free again."""
+    plugins(monkeypatch, "fake_backends")
+    env = {**os.environ, "FAKE_STEP_S": "0.5",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
+    first = subprocess.Popen([sys.executable, "-c", FIRST_WRITER, str(tmp_path)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (path,) = tmp_path.glob("*.json")
+        before = path.read_bytes()
+        line = error_line(capsys, cli.main(["run", "--resume", str(path)]))
+        assert line == (f"benchsuite: error: {path} is being written by another benchsuite "
+                        f"process (pid {first.pid}); wait for it to finish")
+        assert path.read_bytes() == before or first.poll() is None
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    assert cli.main(["run", "--resume", str(path)]) == 0, capsys.readouterr().err
+    doc = results.read(path)
+    assert doc["status"] == "complete" and [c["status"] for c in doc["cases"]] == ["ok"]
+    assert not Path(f"{path}.lock").exists()
+
+
+def test_train_resume_of_a_file_another_process_owns_is_refused(tmp_path, capsys):
+    dataset = {"name": "digits", "train": 10, "test": 5, "input_shape": [8, 8, 1],
+               "classes": 10}
+    doc = recording.new_document(LearnSettings(models=[("tiny", {})]).to_dict(),
+                                 kind="learning", dataset=dataset)
+    doc["status"] = "interrupted"
+    path = tmp_path / "train.json"
+    results.save(doc, path)
+    before = path.read_bytes()
+    with recording.claim(path):  # another open file description: as good as another process
+        line = error_line(capsys, cli.main(["train", "--resume", str(path)]))
+    assert line.startswith(f"benchsuite: error: {path} is being written by another "
+                           f"benchsuite process (pid {os.getpid()})")
+    assert path.read_bytes() == before
