@@ -114,6 +114,13 @@ def test_train_records_a_raising_backend_failed(tmp_path, capsys, monkeypatch):
         "failed", "is_available() raised RuntimeError: is_available exploded")
 
 
+def test_check_plugin_of_a_raising_backend_is_one_line(capsys, monkeypatch):
+    plugins(monkeypatch, "raising_probe")
+    line = error_line(capsys, cli.main(["check-plugin", "raise-available"]))
+    assert line == ("benchsuite: error: backend 'raise-available' is broken: is_available() "
+                    "raised RuntimeError: is_available exploded")
+
+
 # -- item 17: a blocked backend is reported blocked, not unknown ------------------------------
 
 def test_a_blocked_backend_is_blocked_in_list_and_in_run(tmp_path, capsys, monkeypatch):
