@@ -69,23 +69,31 @@ def run(settings: Settings | None = None, *, output: Path | str = "results",
     """``benchsuite run``: the case matrix of ``settings`` into a new results file in
     ``output``, or the cases an interrupted file ``resume`` still lacks."""
     registry = registry or load_registry()
-    if resume is not None:
-        path = Path(resume)
-        doc = recording.reopen(path)
-        settings = recording.settings_of(doc, path, Settings)
-        settings.ray_address = ray_address or settings.ray_address
-        jobs = cases.remaining(cases.plan(registry, settings), doc)
-    else:
-        settings = settings or Settings()
-        jobs = cases.plan(registry, settings)
-        doc = recording.new_document(settings.to_dict())
-        path = recording.output_path(Path(output), doc)
-    executor = _executor(registry, settings, doc, threads_from_node)
-    _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
+    with contextlib.ExitStack() as owned:  # the results file is this run's until it ends
+        if resume is not None:
+            path = Path(resume)
+            owned.enter_context(recording.claim(path))
+            doc = recording.reopen(path)
+            settings = recording.settings_of(doc, path, Settings)
+            settings.ray_address = ray_address or settings.ray_address
+            jobs = cases.remaining(cases.plan(registry, settings), doc)
+        else:
+            settings = settings or Settings()
+            jobs = cases.plan(registry, settings)
+            doc = recording.new_document(settings.to_dict(), backends=_backends(registry, jobs))
+            path = recording.output_path(Path(output), doc)
+            owned.enter_context(recording.claim(path))
+        executor = _executor(registry, settings, doc, threads_from_node)
+        _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
     # A lost case that was retried on another node has that retry's row to speak for it.
     failed = [c for c in doc["cases"] if (c["status"] not in ("ok", "skipped")
               and not c.get("retried")) or (c.get("parity") or {}).get("passed") is False]
     return Outcome(doc, path, failed)
+
+
+def _backends(registry: Registry, jobs: list[Any]) -> list[Any]:
+    """The backends ``jobs`` run on (whose framework packages the results record)."""
+    return [registry.backends[name] for name in dict.fromkeys(j.backend for j in jobs)]
 
 
 def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
@@ -106,23 +114,27 @@ def train(settings: LearnSettings | None = None, *, output: Path | str = "result
     from benchsuite import data
 
     registry = registry or load_registry()
-    if resume is not None:
-        path = Path(resume)
-        doc = recording.reopen(path, kind="learning")
-        settings = recording.settings_of(doc, path, LearnSettings)
-    settings = settings or LearnSettings()
-    learning.validate(settings, list(registry.models))
-    ds = data.load(settings.dataset, settings.data_dir, check=True, limit=settings.limit)
-    learning.check_data(settings, ds)
-    jobs = learning.plan(registry, settings, ds.input_shape, ds.classes)
-    if resume is not None:
-        jobs = learning.remaining(jobs, doc)
-    else:
-        doc = recording.new_document(settings.to_dict(), kind="learning",
-                                     dataset=learning.dataset_block(ds))
-        path = recording.output_path(Path(output), doc)
-    _execute(local_executor(registry, settings.worker_settings(), doc), jobs, doc, path,
-             "learning", progress, len(jobs), "train")
+    with contextlib.ExitStack() as owned:  # the results file is this run's until it ends
+        if resume is not None:
+            path = Path(resume)
+            owned.enter_context(recording.claim(path))
+            doc = recording.reopen(path, kind="learning")
+            settings = recording.settings_of(doc, path, LearnSettings)
+        settings = settings or LearnSettings()
+        learning.validate(settings, list(registry.models))
+        ds = data.load(settings.dataset, settings.data_dir, check=True, limit=settings.limit)
+        learning.check_data(settings, ds)
+        jobs = learning.plan(registry, settings, ds.input_shape, ds.classes)
+        if resume is not None:
+            jobs = learning.remaining(jobs, doc)
+        else:
+            doc = recording.new_document(settings.to_dict(), kind="learning",
+                                         dataset=learning.dataset_block(ds),
+                                         backends=_backends(registry, jobs))
+            path = recording.output_path(Path(output), doc)
+            owned.enter_context(recording.claim(path))
+        _execute(local_executor(registry, settings.worker_settings(), doc), jobs, doc, path,
+                 "learning", progress, len(jobs), "train")
     failed = [r for r in doc["learning"] if r["status"] not in ("ok", "skipped")]
     return Outcome(doc, path, failed)
 

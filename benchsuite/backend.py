@@ -63,6 +63,9 @@ class Backend(ABC):
     name: str = ""
     #: What to install when the framework is missing, e.g. ``pip install benchsuite[torch]``.
     install_hint: str = ""
+    #: Distributions of the framework, e.g. ``("jax", "jaxlib")``: their installed versions
+    #: are recorded in every results file's ``environment.packages``.
+    packages: tuple[str, ...] = ()
     #: Spec layer classes this backend can translate.
     supported_layers: frozenset[type] = frozenset(LAYER_TYPES)
     #: Device kinds this backend can use where the hardware exists (``devices()`` probes).

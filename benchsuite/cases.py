@@ -152,7 +152,7 @@ def base_record(case: Case, backend_version: str | None, settings: Settings | No
         case.backend, case.spec.name, case.spec.to_dict(), case.mode, case.device,
         case.batch_size, backend_version=backend_version, variant=case.variant,
         optimizer=optimizer_dict(settings.optimizer) if train else None,
-        skip_reason=case.skip_reason))
+        skip_reason=case.skip_reason), **case.dists())
 
 
 def pool_records(records: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
@@ -200,10 +200,11 @@ def plan(registry: Registry, settings: Settings) -> list[Case]:
     every = settings.device == "all"
     have = {b.name: planning.devices(registry, b, wanted, explicit, every) for b in backends}
     variants = planning.variants(backends, settings.variants)
-    versions = {b.name: planning.backend_version(b) for b in backends}
+    facts = planning.backend_facts(registry, backends)
     return [Case(mode, dev, bs, backend=b.name, spec=spec, variant=var,
                  skip_reason=planning.skip_reason(b, spec, dev, have[b.name], var),
-                 settings=settings, backend_version=versions[b.name])
+                 settings=settings, model_dist=registry.dist_of_model(spec.name),
+                 **facts[b.name])
             for spec in specs for mode in settings.modes for dev in wanted
             for bs in _batch_sizes(mode, settings.batch_sizes)
             for b in backends for var in variants[b.name]]

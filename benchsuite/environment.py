@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -129,9 +130,10 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Installed versions of :data:`PACKAGES` and of ``extra`` (those not installed left out)."""
     found = {}
-    for name in PACKAGES:
+    for name in dict.fromkeys((*PACKAGES, *extra)):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -139,8 +141,10 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def fingerprint() -> dict[str, object]:
-    """Machine and software facts; backends add their own under ``backends`` at run time."""
+def fingerprint(packages: Iterable[str] = ()) -> dict[str, object]:
+    """Machine and software facts (``packages``: distributions to record besides
+    :data:`PACKAGES`, the frameworks of the run's backends); backends add their own under
+    ``backends`` at run time."""
     import psutil
 
     return {
@@ -157,7 +161,7 @@ def fingerprint() -> dict[str, object]:
         "python_implementation": platform.python_implementation(),
         "benchsuite_version": benchsuite.__version__,
         "git_revision": git_revision(),
-        "packages": package_versions(),
+        "packages": package_versions(packages),
         "thread_env": {k: os.environ[k] for k in THREAD_VARS if k in os.environ},
         "gpus": gpus(),
         "backends": {},

@@ -138,7 +138,7 @@ class Job(planning.PlannedJob):
             self.task, self.backend, self.spec.name, self.spec.to_dict(),
             backend_version=self.backend_version, variant=self.variant, device=s.device,
             dataset=s.dataset, seed=self.seed, optimizer=optimizer_dict(self.optimizer),
-            batch_size=s.batch_size, epochs=self.epochs, target=self.target))
+            batch_size=s.batch_size, epochs=self.epochs, target=self.target), **self.dists())
         record["status"], record["error"] = status, error
         return record
 
@@ -250,11 +250,11 @@ def plan(registry: Registry, settings: LearnSettings, shape: tuple[int, int, int
                 spec = planning.build_spec(registry, "mlp", params, shape, classes,
                                           settings.batch_size)
                 specs.append(("gradients", spec, g))
-    versions = {b.name: planning.backend_version(b) for b in backends}
+    facts = planning.backend_facts(registry, backends)
     return [Job(task, seed, r.optimizer, r.epochs, r.target, backend=b.name, spec=spec,
-                variant=var, settings=settings,
+                variant=var, settings=settings, model_dist=registry.dist_of_model(spec.name),
                 skip_reason=planning.skip_reason(b, spec, settings.device, have[b.name], var),
-                backend_version=versions[b.name])
+                **facts[b.name])
             for task, spec, r in specs for seed in settings.seeds
             for b in backends for var in variants[b.name]]
 

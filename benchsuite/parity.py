@@ -28,10 +28,10 @@ import numpy as np
 from benchsuite import data
 from benchsuite.backend import Backend
 from benchsuite.optim import Optimizer
+from benchsuite.plugins import ORACLE  # noqa: F401 - the in-tree NumPy backend's name
 from benchsuite.spec import ModelSpec
 
 TOLERANCE = 1e-4
-ORACLE = "numpy"
 REFERENCE_VARIANT = "float64"
 SCALE_FLOOR = 1e-3
 
@@ -105,7 +105,7 @@ def reference_of(session: Any) -> Reference | None:
     """The oracle's reference kept by a worker ``session`` (computed traces are reused by
     every job of the worker), or None when the oracle backend is not installed."""
     if "reference" not in session.cache:
-        oracle = session.registry.backends.get(ORACLE)
+        oracle = session.registry.oracle()
         session.cache["reference"] = Reference(oracle) if oracle is not None else None
     return session.cache["reference"]
 

@@ -8,7 +8,7 @@ the CPU are probed in a throwaway worker (:func:`benchsuite.execution.pool.probe
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from benchsuite.backend import DEVICES, Backend
@@ -29,6 +29,17 @@ class PlannedJob:
     skip_reason: str | None = None
     settings: Any = field(default=None, repr=False, compare=False)
     backend_version: str | None = field(default=None, compare=False)
+    #: Why its backend is broken (its ``is_available()`` or ``version()`` raised): the job
+    #: is recorded ``failed`` with this error, without a worker. None: it is not.
+    broken: str | None = field(default=None, compare=False)
+    #: ``{name, version}`` of the distributions that provided its backend and its model.
+    backend_dist: dict[str, Any] | None = field(default=None, compare=False)
+    model_dist: dict[str, Any] | None = field(default=None, compare=False)
+
+    def dists(self) -> dict[str, Any]:
+        """The record keys naming the distributions of its backend and model (those known)."""
+        return {k: v for k, v in (("backend_dist", self.backend_dist),
+                                  ("model_dist", self.model_dist)) if v is not None}
 
 
 def parse_model(text: str) -> tuple[str, dict[str, Any]]:
@@ -80,7 +91,9 @@ def build_spec(registry: Registry, name: str, params: dict[str, Any],
     except (TypeError, ValueError) as exc:
         raise SpecError(f"model {name!r} with {params}: {exc}") from None
     check_fits(name, params, spec.n_params, spec.activations, batch_size)
-    return spec
+    # Rows are recorded under the name the model was registered as, never under the name
+    # its factory gave the spec (a plugin's model built from logreg() is not logreg).
+    return spec if spec.name == name else replace(spec, name=name)
 
 
 def machine_memory() -> int:
@@ -146,8 +159,9 @@ def devices(registry: Registry, backend: Backend, wanted: list[str], explicit: b
     installed, or lacks the one device asked for, is a usage error rather than a skip."""
     from benchsuite.execution.pool import probe_devices
 
-    if not backend.is_available():
-        if explicit:
+    available, _, why = availability(backend)
+    if not available:
+        if explicit and not why:
             raise UsageError(f"backend {backend.name!r} is unavailable ({backend.install_hint})")
         return []
     static = list(backend.supported_devices)
@@ -161,19 +175,43 @@ def devices(registry: Registry, backend: Backend, wanted: list[str], explicit: b
     return have
 
 
-def backend_version(backend: Backend) -> str | None:
-    """``backend.version()`` when it is available; None when it is not, or when asking
-    raises (a broken plugin must not stop the plan of the others)."""
+def availability(backend: Backend) -> tuple[bool, str | None, str | None]:
+    """``(available, version, broken)``: whether ``backend`` is installed, its version, and
+    why it is broken when ``is_available()`` or ``version()`` raises (a broken plugin must
+    not stop the plan, or the listing, of the others)."""
+    from benchsuite.execution.worker import one_line
+
     try:
-        return backend.version() if backend.is_available() else None
-    except Exception:
-        return None
+        if not backend.is_available():
+            return False, None, None
+    except Exception as exc:
+        return False, None, f"is_available() raised {one_line(exc)}"
+    try:
+        return True, backend.version(), None
+    except Exception as exc:
+        return False, None, f"version() raised {one_line(exc)}"
+
+
+def backend_version(backend: Backend) -> str | None:
+    """``backend.version()`` when it is available and answers; None otherwise."""
+    return availability(backend)[1]
+
+
+def backend_facts(registry: Registry, backends: list[Backend]) -> dict[str, dict[str, Any]]:
+    """Per backend the :class:`PlannedJob` fields a planner learns of it once: its version,
+    why it is broken, and the distribution that provided it."""
+    facts = {}
+    for b in backends:
+        _, version, why = availability(b)
+        facts[b.name] = {"backend_version": version, "broken": why,
+                         "backend_dist": registry.dist_of_backend(b.name)}
+    return facts
 
 
 def skip_reason(backend: Backend, spec: ModelSpec, device: str, have: list[str],
                 variant: str) -> str | None:
     """Why ``backend`` cannot run ``spec`` on ``device`` in ``variant`` here, or None."""
-    if not backend.is_available():
+    if not availability(backend)[0]:
         return f"unavailable ({backend.install_hint})"
     if device not in have:
         return f"{backend.name} has no {device} device here (available: {', '.join(have)})"

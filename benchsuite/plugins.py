@@ -8,6 +8,12 @@ Environment variables:
 
 * ``BENCHSUITE_DISABLE_PLUGINS=a,b`` — entry-point names not to load (listed as ``blocked``);
 * ``BENCHSUITE_STRICT_PLUGINS=1`` — re-raise the first plugin error instead (for debugging).
+
+The in-tree backends (:data:`BUILTIN_PLUGINS`) load before any other plugin and their names
+are theirs: another plugin registering a backend called ``numpy`` is broken, whatever its
+entry point is called, and the oracle (:meth:`Registry.oracle`) is the in-tree NumPy backend
+by identity. A second entry point under a name already taken is listed broken under
+``NAME (DISTRIBUTION)``, never in the place of the first.
 """
 
 from __future__ import annotations
@@ -21,11 +27,17 @@ from typing import Any
 
 import pluggy
 
-from benchsuite import builtin, hookspecs
+from benchsuite import __version__, builtin, hookspecs
 from benchsuite.backend import Backend
 from benchsuite.errors import PluginError, UnknownNameError
 
 ENTRY_POINT_GROUP = "benchsuite"
+#: The backends shipped with benchsuite: entry-point name (= backend name) → module.
+BUILTIN_PLUGINS = {"numpy": "benchsuite_numpy", "torch": "benchsuite_torch",
+                   "tensorflow": "benchsuite_tensorflow", "jax": "benchsuite_jax",
+                   "null": "benchsuite_null"}
+#: The backend every other one is checked against.
+ORACLE = "numpy"
 log = logging.getLogger("benchsuite.plugins")
 
 
@@ -37,8 +49,10 @@ class PluginInfo:
     status: str  # "ok", "broken" or "blocked"
     source: str = ""
     error: str = ""
+    version: str | None = None  # the version of the distribution ``source``
     backends: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    builtin: bool = False  # one of BUILTIN_PLUGINS, loaded from its in-tree module
 
 
 @dataclass
@@ -63,8 +77,29 @@ class Registry:
 
     def backend(self, name: str) -> Backend:
         if name not in self.backends:
+            info = self.plugins.get(name)
+            if info is not None and info.status == "blocked":
+                raise PluginError(f"backend {name!r} is blocked by BENCHSUITE_DISABLE_PLUGINS")
+            if info is not None and info.status == "broken":
+                raise PluginError(f"backend {name!r} is broken: {info.error}")
             raise UnknownNameError("backend", name, list(self.backends))
         return self.backends[name]
+
+    def oracle(self) -> Backend | None:
+        """The in-tree NumPy backend, or None when it did not load (never a plugin's
+        backend that calls itself numpy)."""
+        info = self.plugins.get(ORACLE)
+        if info is None or not info.builtin or ORACLE not in info.backends:
+            return None
+        return self.backends.get(ORACLE)
+
+    def dist_of_backend(self, name: str) -> dict[str, str | None]:
+        """``{name, version}`` of the distribution whose plugin registered backend ``name``."""
+        return _dist(next((p for p in self.plugins.values() if name in p.backends), None))
+
+    def dist_of_model(self, name: str) -> dict[str, str | None]:
+        """``{name, version}`` of the distribution whose plugin registered model ``name``."""
+        return _dist(self.plugins.get(self.models[name].plugin) if name in self.models else None)
 
     def model(self, name: str) -> ModelEntry:
         if name not in self.models:
@@ -89,13 +124,20 @@ def load_registry(eps: Iterable[EntryPoint] | None = None) -> Registry:
         eps = list(eps)
         reg.entry_points = [(ep.name, ep.value, ep.group) for ep in eps]
     pm.register(builtin, name="builtin")
-    reg.plugins["builtin"] = PluginInfo("builtin", "ok", source="benchsuite")
+    reg.plugins["builtin"] = PluginInfo("builtin", "ok", "benchsuite", version=__version__,
+                                        builtin=True)
     disabled = _env_names("BENCHSUITE_DISABLE_PLUGINS")
-    for ep in entry_points(group=ENTRY_POINT_GROUP) if eps is None else eps:
-        source = ep.dist.name if getattr(ep, "dist", None) else ep.value
+    found = entry_points(group=ENTRY_POINT_GROUP) if eps is None else eps
+    for ep in sorted(found, key=lambda ep: not _is_builtin(ep)):  # stable: built-ins first
+        info = _info(ep)
+        if info.name in reg.plugins:
+            info.name = f"{ep.name} ({info.source})"
+            _broken(reg, info, PluginError(f"entry point name {ep.name!r} is already taken "
+                                           f"by {reg.plugins[ep.name].source}"))
+            continue
         if ep.name in disabled:
-            reg.plugins[ep.name] = PluginInfo(ep.name, "blocked", source,
-                                              "blocked by BENCHSUITE_DISABLE_PLUGINS")
+            info.status, info.error = "blocked", "blocked by BENCHSUITE_DISABLE_PLUGINS"
+            reg.plugins[ep.name] = info
             continue
         try:
             pm.register(ep.load(), name=ep.name)
@@ -103,13 +145,33 @@ def load_registry(eps: Iterable[EntryPoint] | None = None) -> Registry:
         except Exception as exc:
             if pm.has_plugin(ep.name):
                 pm.unregister(name=ep.name)
-            _broken(reg, PluginInfo(ep.name, "broken", source), exc)
+            _broken(reg, info, exc)
             continue
-        reg.plugins[ep.name] = PluginInfo(ep.name, "ok", source)
+        reg.plugins[ep.name] = info
     for name in list(reg.plugins):
         if reg.plugins[name].status == "ok":
             _register_from(reg, name)
     return reg
+
+
+def _is_builtin(ep: EntryPoint) -> bool:
+    return BUILTIN_PLUGINS.get(ep.name) == ep.value
+
+
+def _info(ep: EntryPoint) -> PluginInfo:
+    """An ``ok`` entry for ``ep``, naming its distribution (or, without one, its module; an
+    in-tree plugin's distribution is benchsuite's)."""
+    dist = getattr(ep, "dist", None)
+    if dist is not None:
+        return PluginInfo(ep.name, "ok", dist.name, version=dist.version,
+                          builtin=_is_builtin(ep))
+    if _is_builtin(ep):
+        return PluginInfo(ep.name, "ok", "benchsuite", version=__version__, builtin=True)
+    return PluginInfo(ep.name, "ok", ep.value)
+
+
+def _dist(info: PluginInfo | None) -> dict[str, str | None]:
+    return {"name": info.source if info else None, "version": info.version if info else None}
 
 
 def rebuild_registry(entry_points: list[tuple[str, str, str]] | None) -> Registry:
@@ -139,6 +201,8 @@ def _register_from(reg: Registry, plugin: str) -> None:
         if backend.name in reg.backends or backend.name in backends:
             owner = _owner(reg.plugins, "backends", backend.name) or plugin
             raise PluginError(f"backend {backend.name!r} is already registered by {owner!r}")
+        if backend.name in BUILTIN_PLUGINS and not (info.builtin and plugin == backend.name):
+            raise PluginError(f"backend {backend.name!r} is reserved for the built-in one")
         backends[backend.name] = backend
 
     def register_model(name: str, factory: Callable[..., Any], description: str = "") -> None:

@@ -2,16 +2,25 @@
 appends each record as its job finishes and saves atomically, and reopening an interrupted
 file for ``--resume``. The same for ``benchsuite run`` (records under ``cases``) and
 ``benchsuite train`` (under ``learning``), whatever executor produced the records.
+
+A run owns its file from the moment it creates or reopens it until it ends: :func:`claim`
+holds an exclusive ``flock`` on ``FILE.lock`` beside it, so that a second writer (another
+``--resume`` of the same file) is refused instead of measuring the same cases and overwriting
+the first one's. The kernel drops the lock when the process dies, however it dies.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from benchsuite import __version__, results
+from benchsuite.backend import Backend
 from benchsuite.environment import fingerprint
 from benchsuite.errors import UsageError
 from benchsuite.execution import Executor
@@ -20,10 +29,13 @@ from benchsuite.records import now
 
 
 def new_document(settings: dict[str, Any], kind: str | None = None,
-                 dataset: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A results document in state ``running``, with this machine's fingerprint: speed cases,
-    or training runs (``kind`` "learning", records under ``learning``)."""
-    return dict(new_record_document(settings, fingerprint(), __version__, kind=kind,
+                 dataset: dict[str, Any] | None = None, backends: Iterable[Backend] = ()
+                 ) -> dict[str, Any]:
+    """A results document in state ``running``, with this machine's fingerprint (and the
+    versions of the framework packages of ``backends``): speed cases, or training runs
+    (``kind`` "learning", records under ``learning``)."""
+    packages = [p for b in backends for p in b.packages]
+    return dict(new_record_document(settings, fingerprint(packages), __version__, kind=kind,
                                      dataset=dataset))
 
 
@@ -38,6 +50,38 @@ def output_path(folder: Path, doc: dict[str, Any]) -> Path:
     except OSError as exc:
         raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
     return folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{doc['run_id']}.json"
+
+
+@contextlib.contextmanager
+def claim(path: Path) -> Iterator[None]:
+    """Own results file ``path`` while the block runs, or raise a one-line UsageError when
+    another process owns it. The lock file is removed on the way out, while still locked;
+    a lock taken on a file that was removed meanwhile is taken again on the new one."""
+    lock = Path(f"{path}.lock")
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise UsageError(f"{path} is being written by another benchsuite process "
+                             f"(pid {owner}); wait for it to finish") from None
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        os.close(fd)  # the owner before us removed it between our open and our lock
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        os.close(fd)
 
 
 def execute(executor: Executor, jobs: list[Any], doc: dict[str, Any], path: Path,

@@ -28,6 +28,7 @@ from typing import Any, TypedDict, cast
 from benchsuite.runinfo import (  # noqa: F401 - re-exported: every record type is here
     BackendInfo,
     Dataset,
+    Dist,
     Environment,
     Executor,
     Gpu,
@@ -146,6 +147,8 @@ class CaseRecord(_CaseRequired, total=False):
 
     variant: str | None
     traceback: str  # a failed row: the tail of its error's traceback
+    backend_dist: Dist
+    model_dist: Dist
     step_ms: float
     flops_per_sample: int | None
     gflops: float | None
@@ -198,6 +201,8 @@ class TrainingRecord(_TrainingRequired, total=False):
     shifted, "1" and "2", → test accuracy; the gradient task's norms: one per Dense kernel)."""
 
     traceback: str  # a failed row: the tail of its error's traceback
+    backend_dist: Dist
+    model_dist: Dist
     curve: list[CurvePoint]
     final_test_accuracy: float
     final_loss: float

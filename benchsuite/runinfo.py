@@ -103,6 +103,14 @@ class Gpu(TypedDict):
     memory_gib: float
 
 
+class Dist(TypedDict):
+    """The distribution whose plugin provided a backend or a model (``name``: the plugin's
+    module when no installed distribution declared its entry point)."""
+
+    name: str | None
+    version: str | None
+
+
 class _EnvironmentRequired(TypedDict):
     hostname: str
     cpu: str

@@ -21,15 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from benchsuite import conformance, parity
+from benchsuite import conformance
 from benchsuite.backend import Backend
 from benchsuite.checks import CLASSES, INPUT
 from benchsuite.conformance import CheckResult, Context, Planned
-from benchsuite.errors import BenchsuiteError, UsageError
+from benchsuite.errors import BenchsuiteError, PluginError, UsageError
 from benchsuite.execution import WorkerSettings
 from benchsuite.execution.pool import WorkerPool
 from benchsuite.execution.worker import Session, devices_of
-from benchsuite.planning import build_spec
+from benchsuite.planning import availability, build_spec
 from benchsuite.plugins import Registry, load_registry
 from benchsuite.spec import ModelSpec
 
@@ -52,7 +52,10 @@ def check_backend(
     instance = registry.backend(backend) if isinstance(backend, str) else backend
     if not isinstance(instance, Backend):
         raise UsageError(f"check_backend needs a backend name or a Backend, got {backend!r}")
-    if not instance.is_available():
+    available, _, why = availability(instance)
+    if why:
+        raise PluginError(f"backend {instance.name!r} is broken: {why}")
+    if not available:
         raise UsageError(f"backend {instance.name!r} is unavailable ({instance.install_hint})")
     if variant is not None and variant not in instance.variants:
         raise UsageError(f"backend {instance.name!r} has no variant {variant!r} "
@@ -133,8 +136,7 @@ def run_in_worker(session: Session, check: Planned, variant: str | None) -> Chec
         registry, backend = session.registry, session.backend
         owner = next((p.name for p in registry.plugins.values() if backend.name in p.backends
                       and registry.backends.get(backend.name) is backend), None)
-        session.cache[key] = Context(backend, variant, registry.backends.get(parity.ORACLE),
-                                     owner)
+        session.cache[key] = Context(backend, variant, registry.oracle(), owner)
     return conformance.run_check(session.cache[key], check)
 
 

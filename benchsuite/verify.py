@@ -53,6 +53,10 @@ class VerifyJob:
     def label(self) -> str:
         return f"{self.case.backend} {self.case.spec.name}"
 
+    @property
+    def broken(self) -> str | None:
+        return self.case.broken
+
     def call(self) -> tuple[str, tuple[Any, ...]]:
         return "benchsuite.verify:verify_case", (self,)
 
@@ -67,7 +71,8 @@ def verify_case(session: Session, job: VerifyJob) -> list[dict[str, Any]]:
     """A job function: the parity rows of one case, every optimizer."""
     reference = parity.reference_of(session)
     if reference is None:
-        return job.record("failed", f"the {parity.ORACLE!r} oracle backend is not installed")
+        return job.record("failed", f"the built-in {parity.ORACLE!r} oracle backend is not "
+                                    "installed")
     case, rows = job.case, []
     for opt_name, opt in OPTIMIZERS:
         try:

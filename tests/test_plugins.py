@@ -8,6 +8,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from benchsuite.errors import PluginError
 from benchsuite.plugins import ENTRY_POINT_GROUP, load_registry
 
 
@@ -55,10 +56,60 @@ def test_a_broken_plugin_does_not_stop_the_next_one():
 
 def test_disable_plugins_blocks_by_name(monkeypatch):
     monkeypatch.setenv("BENCHSUITE_DISABLE_PLUGINS", " fakes , other")
-    reg = load_registry([ep("fakes", "fake_backends"), ep("numpy2", "duplicate_backend")])
+    reg = load_registry([ep("fakes", "fake_backends"), ep("raisers", "raising_probe")])
     assert reg.plugins["fakes"].status == "blocked"
     assert "fake" not in reg.backends
-    assert reg.plugins["numpy2"].status == "ok"
+    assert reg.plugins["raisers"].status == "ok"
+
+
+def test_a_blocked_backend_is_reported_blocked_not_unknown(monkeypatch):
+    monkeypatch.setenv("BENCHSUITE_DISABLE_PLUGINS", "torch")
+    reg = load_registry([EntryPoint("torch", "benchsuite_torch", ENTRY_POINT_GROUP)])
+    with pytest.raises(PluginError) as caught:
+        reg.backend("torch")
+    assert str(caught.value) == "backend 'torch' is blocked by BENCHSUITE_DISABLE_PLUGINS"
+
+
+NUMPY = EntryPoint("numpy", "benchsuite_numpy", ENTRY_POINT_GROUP)
+
+
+def test_built_in_backends_load_first_and_keep_their_names():
+    """A plugin that claims 'numpy' and sorts first ('aaa') does not take the oracle's place."""
+    reg = load_registry([ep("aaa", "duplicate_backend"), NUMPY])
+    assert list(reg.plugins) == ["builtin", "numpy", "aaa"]
+    assert reg.plugins["aaa"].status == "broken"
+    assert "backend 'numpy' is already registered by 'numpy'" in reg.plugins["aaa"].error
+    assert type(reg.backends["numpy"]).__module__ == "benchsuite_numpy.backend"
+    assert reg.oracle() is reg.backends["numpy"]
+
+
+def test_a_built_in_name_stays_reserved_when_the_built_in_is_blocked(monkeypatch):
+    monkeypatch.setenv("BENCHSUITE_DISABLE_PLUGINS", "numpy")
+    reg = load_registry([ep("aaa", "duplicate_backend"), NUMPY])
+    assert reg.plugins["aaa"].status == "broken"
+    assert "backend 'numpy' is reserved for the built-in one" in reg.plugins["aaa"].error
+    assert "numpy" not in reg.backends and reg.oracle() is None
+
+
+def test_a_second_entry_point_of_a_taken_name_is_broken_not_in_its_place():
+    fake = EntryPoint("numpy", "tests.plugins.duplicate_backend", ENTRY_POINT_GROUP)
+    reg = load_registry([fake, NUMPY])
+    assert reg.plugins["numpy"].status == "ok" and reg.plugins["numpy"].builtin
+    impostor = reg.plugins["numpy (tests.plugins.duplicate_backend)"]
+    assert impostor.status == "broken"
+    assert impostor.error == "PluginError: entry point name 'numpy' is already taken by benchsuite"
+    assert reg.oracle() is reg.backends["numpy"]
+
+
+def test_plugins_name_their_distribution_and_version():
+    import benchsuite
+
+    reg = load_registry([NUMPY, ep("fakes", "fake_backends")])
+    assert reg.dist_of_backend("numpy") == {"name": "benchsuite",
+                                            "version": benchsuite.__version__}
+    assert reg.dist_of_model("logreg") == {"name": "benchsuite",
+                                           "version": benchsuite.__version__}
+    assert reg.dist_of_model("tiny") == {"name": "tests.plugins.fake_backends", "version": None}
 
 
 def test_strict_plugins_reraises(monkeypatch):
@@ -99,6 +150,7 @@ def test_real_entry_point_discovery_of_a_third_party_distribution(tmp_path):
     plugins = {p["name"]: p for p in listing["plugins"]}
     assert plugins["thirdparty"]["status"] == "ok"
     assert plugins["thirdparty"]["source"] == "thirdparty-bench"
+    assert plugins["thirdparty"]["version"] == "1.0"
     assert plugins["broken"]["status"] == "broken"
     assert "framework missing" in plugins["broken"]["error"]
     assert "warning: plugin 'broken' is broken" in out.stderr

@@ -25,6 +25,7 @@ DEFS = {
     records.RunSettings: "runSettings", records.LearnSettings: "learnSettings",
     records.Environment: "environment", records.BackendInfo: "backendInfo",
     records.Gpu: "gpu", records.Executor: "executor", records.Dataset: "dataset",
+    records.Dist: "dist",
 }
 
 

@@ -15,22 +15,29 @@ from benchsuite.plugins import Registry
 
 def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
     from benchsuite import environment
+    from benchsuite.planning import availability
     from benchsuite.spec import DEFAULT_INPUT
 
     backends, gpus = [], environment.gpu_names() if probe else []
     for name, b in reg.backends.items():
-        available = b.is_available()
+        available, version, why = availability(b)
         found = b.devices() if probe and available else None
+        status = "available" if available else f"unavailable ({b.install_hint})"
         backends.append({
             "name": name, "available": available,
-            "status": "available" if available else f"unavailable ({b.install_hint})",
-            "version": b.version() if available else None,
+            "status": f"broken ({why})" if why else status, "version": version,
             "devices": list(b.supported_devices),
             "devices_found": found,
             "gpu_note": environment.gpu_blind_reason(name, found, gpus, b.supported_devices),
             "variants": list(b.variants),
             "plugin": next((p.name for p in reg.plugins.values() if name in p.backends), None),
         })
+    for p in reg.plugins.values():  # an in-tree backend that did not load is still listed
+        if p.builtin and p.status != "ok" and p.name not in reg.backends:
+            status = p.error if p.status == "blocked" else f"broken ({p.error})"
+            backends.append({"name": p.name, "available": False, "status": status,
+                             "version": None, "devices": [], "devices_found": None,
+                             "gpu_note": None, "variants": [], "plugin": p.name})
     models = []
     for name, entry in reg.models.items():
         spec = entry.factory(input_shape=DEFAULT_INPUT, classes=10)
@@ -39,7 +46,8 @@ def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
                        "layers": spec.describe(), "input_shape": list(spec.input_shape),
                        "n_params": spec.n_params, "flops_forward": flops.forward,
                        "flops_train": flops.train})
-    plugins = [{"name": p.name, "status": p.status, "source": p.source, "error": p.error,
+    plugins = [{"name": p.name, "status": p.status, "source": p.source, "version": p.version,
+                "error": p.error,
                 "backends": p.backends, "models": p.models} for p in reg.plugins.values()]
     return {"backends": backends, "models": models, "plugins": plugins}
 

@@ -36,7 +36,7 @@ class Job(Protocol):
     """One unit of work for a backend's worker (see the module doc)."""
 
     backend: str
-    skip_reason: str | None
+    skip_reason: str | None  # a job may also have ``broken``: recorded failed, no worker
 
     @property
     def label(self) -> str: ...

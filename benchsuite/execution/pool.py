@@ -56,8 +56,11 @@ class WorkerPool:
         self._log_dir: Path | None = None
 
     def run(self, job: Job) -> Any:
-        """The job's record: skipped jobs never start a worker; ``job.processes`` > 1 runs it
-        in that many fresh workers and lets the job combine their records."""
+        """The job's record: skipped jobs, and jobs of a broken backend, never start a
+        worker; ``job.processes`` > 1 runs it in that many fresh workers and lets the job
+        combine their records."""
+        if getattr(job, "broken", None):  # its backend cannot say whether it is installed
+            return job.record("failed", job.broken)
         if job.skip_reason:
             return job.record("skipped", job.skip_reason)
         fresh = getattr(job, "processes", 1)

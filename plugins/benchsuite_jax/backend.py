@@ -84,6 +84,7 @@ class Pending:
 class JaxBackend(Backend):
     name = "jax"
     install_hint = "pip install benchsuite[jax]"
+    packages = ("jax", "jaxlib")
     variants = ("jit", "eager")
     supported_devices = ("cpu", "cuda")
 

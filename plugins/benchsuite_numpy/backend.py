@@ -13,6 +13,7 @@ from benchsuite.spec import ModelSpec
 class NumpyBackend(Backend):
     name = "numpy"
     install_hint = "pip install numpy"
+    packages = ("numpy",)
     #: ``float64`` computes in double precision: the exact reference of the parity checks.
     variants = ("default", "float64")
 

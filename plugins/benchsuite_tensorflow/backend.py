@@ -34,6 +34,7 @@ def _tf_device(device: str) -> str:
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     install_hint = "pip install benchsuite[tensorflow]"
+    packages = ("tensorflow",)
     variants = ("function", "xla", "eager")
     supported_devices = ("cpu", "cuda")
 

@@ -18,6 +18,7 @@ from benchsuite.spec import ModelSpec
 class TorchBackend(Backend):
     name = "torch"
     install_hint = "pip install benchsuite[torch]"
+    packages = ("torch",)
     variants = ("eager", "compiled")
     supported_devices = ("cpu", "cuda")
 
