@@ -188,12 +188,14 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
     and ``folder`` itself (the current one, a mount point) is never moved."""
     folder = real_target(folder)
     created = make_folder(folder)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    stage = None
     try:
+        stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
         yield stage
         _publish(stage, folder)
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()

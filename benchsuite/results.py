@@ -185,11 +185,14 @@ _NUMBER_TEXT = re.compile(r"[+-]?(?:\d[\d,]*)?\.?\d+(?:e[+-]?\d+)?%?", re.IGNORE
 
 def csv_cell(value: Any) -> Any:
     """``value`` as a CSV cell may hold it: text a spreadsheet would run gets a leading ``'``;
-    numbers, and text that is only a number ("-3.5%"), are left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_START) \
-            and not _NUMBER_TEXT.fullmatch(value):
-        return "'" + value
-    return value
+    numbers, and text that is only a number ("-3.5%"), are left alone. A carriage return
+    becomes a line feed: pandas quotes a cell holding "\\n", not one holding only "\\r",
+    which a reader would take for the end of the row (and the rest for a new, unguarded cell)."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START) and not _NUMBER_TEXT.fullmatch(value):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def to_csv(df, path: str | Path | None = None) -> str | None:
