@@ -176,10 +176,48 @@ def check_plugin(name: str, *, devices: list[str] | None = None, variant: str | 
 
 def report(paths: list[Path | str], output: Path | str = "report",
            baseline: str | None = None):
-    """``benchsuite report``: the files written (kind → path) and the tables shown."""
+    """``benchsuite report``: the files written (kind → path) and the tables shown. They are
+    rendered into a temporary folder inside ``output`` and moved into place once all are
+    written: a report that fails midway leaves ``output`` as it was, never half old, half new."""
+    from benchsuite.fileio import reason, staged_folder
     from benchsuite.report import write_report
 
-    return write_report([Path(p) for p in paths], Path(output), baseline)
+    output = Path(output)
+    try:
+        with staged_folder(output) as stage:
+            written, parts = write_report([Path(p) for p in paths], stage, baseline)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {output}: {reason(exc)}") from None
+    return {kind: output / path.relative_to(stage) for kind, path in written.items()}, parts
+
+
+def export(paths: list[Path | str], fmt: str | None = None, output: Path | str | None = None):
+    """``benchsuite export``: results files or folders as one DataFrame, a row per case; with
+    ``fmt`` (csv, json, parquet) that frame as text or bytes, written to ``output`` if given
+    (atomically; CSV cells a spreadsheet would run as formulas neutralised)."""
+    from benchsuite import results
+    from benchsuite.fileio import reason, write_atomic
+
+    df = results.load([Path(p) for p in paths])
+    if fmt is None:
+        return df
+    if fmt == "parquet":
+        try:
+            data = df.to_parquet(None, index=False)
+        except ImportError:
+            raise UsageError("parquet needs pyarrow: pip install pyarrow") from None
+    elif fmt == "csv":
+        data = results.to_csv(df)
+    elif fmt == "json":
+        data = df.to_json(orient="records", indent=1) + "\n"
+    else:
+        raise UsageError(f"unknown export format {fmt!r} (valid: csv, json, parquet)")
+    if output is not None:
+        try:
+            write_atomic(output, data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {reason(exc)}") from None
+    return data
 
 
 def compare(base: list[Path | str], new: list[Path | str], threshold: float | None = None):
@@ -187,13 +225,6 @@ def compare(base: list[Path | str], new: list[Path | str], threshold: float | No
     from benchsuite.compare import compare as compare_runs
 
     return compare_runs([Path(p) for p in base], [Path(p) for p in new], threshold)
-
-
-def export(paths: list[Path | str]):
-    """``benchsuite export``: results files or folders as one DataFrame, a row per case."""
-    from benchsuite import results
-
-    return results.load([Path(p) for p in paths])
 
 
 def schema() -> dict[str, Any]:

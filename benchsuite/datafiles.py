@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchsuite.errors import DataError
+from benchsuite.fileio import read_regular, reason
 
 MANIFEST = "SHA256SUMS"
 IDX_PARTS = {  # role -> file stem; every IDX data set has these four
@@ -112,8 +113,12 @@ def read_manifest(folder: Path) -> dict[str, str]:
     path = folder / MANIFEST
     if not path.exists():
         return {}
+    try:  # a folder or a FIFO of that name is refused, not read (or waited on)
+        text = read_regular(path).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({reason(exc)})") from None
     out = {}
-    for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split()

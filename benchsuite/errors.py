@@ -51,3 +51,8 @@ class Interrupted(BenchsuiteError):
     def __init__(self, message: str, path=None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class SaveError(ResultsError):
+    """A results file that could not be written (a full disk, a read-only folder): the file
+    on disk is still its last complete save."""

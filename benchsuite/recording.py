@@ -22,7 +22,7 @@ from typing import Any
 from benchsuite import __version__, results
 from benchsuite.backend import Backend
 from benchsuite.environment import fingerprint
-from benchsuite.errors import UsageError
+from benchsuite.errors import SaveError, UsageError
 from benchsuite.execution import Executor
 from benchsuite.records import new_document as new_record_document
 from benchsuite.records import now
@@ -89,24 +89,52 @@ def execute(executor: Executor, jobs: list[Any], doc: dict[str, Any], path: Path
             on_done: Callable[[int, Any, Any], None] | None = None) -> dict[str, Any]:
     """Run ``jobs`` on ``executor``, appending each record to ``doc[records]`` and saving
     ``doc`` to ``path`` after every one; Ctrl-C (or SIGTERM made one) leaves the document
-    ``interrupted`` with everything finished kept. The executor is closed at the end."""
+    ``interrupted`` with everything finished kept. A save that fails (a full disk) stops the
+    run with a :class:`SaveError` saying the file is intact and how to resume it. The executor
+    is closed at the end."""
     doc["status"] = "running"
-    results.save(doc, path)
+    _save(doc, path)
+    stopped = False
     try:
         for i, (job, record) in enumerate(executor.stream(jobs, on_start)):
             doc[records].append(record)
-            results.save(doc, path)
+            _save(doc, path)
             if on_done:
                 on_done(i, job, record)
         doc["status"] = "complete"
     except KeyboardInterrupt:
         doc["status"] = "interrupted"
         raise
+    except SaveError:
+        stopped = True
+        raise
     finally:
         executor.close()
         doc["finished"] = now()
-        results.save(doc, path)
+        try:
+            _save(doc, path)
+        except SaveError:
+            if not stopped:  # else the first failure, already on its way, says it all
+                raise
     return doc
+
+
+def _command(doc: dict[str, Any]) -> str:
+    """The command that writes (and resumes) a document like ``doc``."""
+    return "benchsuite train" if doc.get("kind") == "learning" else "benchsuite run"
+
+
+def _save(doc: dict[str, Any], path: Path) -> None:
+    """``results.save``; a failure says what is on disk and what to do about it."""
+    try:
+        results.save(doc, path)
+    except SaveError as exc:
+        if not path.exists():
+            raise SaveError(f"{exc}; nothing has run yet: free some space (or choose another "
+                            "--output folder) and run again") from None
+        raise SaveError(f"{exc}; the file there is intact (its last complete save): free "
+                        f"some space, then complete it with: {_command(doc)} --resume {path}"
+                        ) from None
 
 
 def reopen(path: Path, kind: str | None = None) -> dict[str, Any]:
@@ -114,7 +142,7 @@ def reopen(path: Path, kind: str | None = None) -> dict[str, Any]:
     ``benchsuite train``'s), with this resumption's time added."""
     doc = results.read(path)
     if doc.get("kind") != kind:
-        command = "benchsuite train" if doc.get("kind") == "learning" else "benchsuite run"
+        command = _command(doc)
         raise UsageError(f"{path}: a {command} results file; resume it with {command}")
     if doc.get("status") == "complete":
         raise UsageError(f"{path}: this run is complete; nothing to resume")

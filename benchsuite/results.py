@@ -10,23 +10,25 @@ and each case at least ``backend, model, mode, device, batch_size, status, error
 case ran). A ``benchsuite train`` file has ``"kind": "learning"``, an empty ``cases`` list and
 a ``learning`` list of training runs (see :mod:`benchsuite.learning`). The records are typed
 in :mod:`benchsuite.records` and published as a JSON Schema (:func:`schema`); :func:`validate`
-checks, with one-line errors, only what the readers here rely on. The file on disk is always
-complete JSON: every write goes to a temporary file in the same folder, is flushed to disk,
-then renamed over the old one.
+(:mod:`benchsuite.validation`) checks, with one-line errors, only what the readers here rely
+on. The file on disk is always complete JSON: every write goes to a temporary file in the
+same folder, is flushed to disk, then renamed over the old one (:mod:`benchsuite.fileio`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from benchsuite.environment import hardware
-from benchsuite.errors import ResultsError
-from benchsuite.records import (  # noqa: F401 - STATUSES and schema are re-exported
+from benchsuite.errors import ResultsError, SaveError
+from benchsuite.fileio import json_safe, read_regular, reason, write_atomic
+from benchsuite.records import (  # noqa: F401 - re-exported
     CASE_KEYS,
     LEARNING_KEYS,
     SCHEMA_VERSION,
@@ -34,6 +36,7 @@ from benchsuite.records import (  # noqa: F401 - STATUSES and schema are re-expo
     THROUGHPUT_KEYS,
     schema,
 )
+from benchsuite.validation import validate
 
 #: Columns of :func:`load`'s DataFrame, one row per case (documented in the README).
 COLUMNS = (
@@ -48,89 +51,73 @@ COLUMNS = (
 
 
 def save(run: dict[str, Any], path: str | Path) -> Path:
-    """Write ``run`` to ``path`` atomically (temp file + fsync + rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write ``run`` to ``path`` atomically (temp file + fsync + rename; a link is written
+    through, the file's mode kept). Every value is made JSON-safe first when it must be
+    (NaN/inf → null, sets → sorted lists, objects → repr): a backend's odd value never costs
+    the run. A write that fails (a full disk) is a :class:`SaveError`; the file on disk is
+    then the last complete save."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(run, fh, indent=1, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        text = json.dumps(run, indent=1, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps(json_safe(run), indent=1, allow_nan=False)
+    try:
+        return write_atomic(path, text + "\n")
+    except OSError as exc:
+        raise SaveError(f"cannot save {path}: {reason(exc)}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def read(path: str | Path) -> dict[str, Any]:
-    """Load and validate one results file; any problem is a one-line :class:`ResultsError`."""
+    """Load and validate one results file; any problem is a one-line :class:`ResultsError`.
+    Only regular files are opened (a FIFO or /dev/zero would hang or fill memory)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_regular(path)
     except OSError as exc:
-        raise ResultsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise ResultsError(f"{path}: cannot read ({reason(exc)})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                           f"{exc.start}); not a benchsuite results file") from None
     if not text.strip():
         raise ResultsError(f"{path}: empty file, not a benchsuite results file")
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); "
                            "truncated or not a benchsuite results file") from None
+    except ValueError as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc}); "
+                           "not a benchsuite results file") from None
+    except RecursionError:
+        raise ResultsError(f"{path}: JSON nested too deeply to read; "
+                           "not a benchsuite results file") from None
     validate(doc, str(path))
     return doc
-
-
-def validate(doc: Any, source: str = "results") -> None:
-    """Raise :class:`ResultsError` unless ``doc`` is a results document of a known schema."""
-    if not isinstance(doc, dict) or "schema_version" not in doc:
-        raise ResultsError(f"{source}: no schema_version, not a benchsuite results file")
-    version = doc["schema_version"]
-    if version != SCHEMA_VERSION:
-        raise ResultsError(f"{source}: schema_version {version!r} is not supported "
-                           f"(this benchsuite reads version {SCHEMA_VERSION})")
-    cases = doc.get("cases")
-    if not isinstance(cases, list):
-        raise ResultsError(f"{source}: 'cases' must be a list")
-    if doc.get("kind") == "learning":
-        _validate_learning(doc.get("learning"), source)
-    for i, case in enumerate(cases):
-        _check_record(case, i, CASE_KEYS, "case", source)
-        tp = case["throughput"]
-        if tp is not None and not (isinstance(tp, dict) and all(k in tp for k in THROUGHPUT_KEYS)):
-            raise ResultsError(f"{source}: case {i} throughput needs {', '.join(THROUGHPUT_KEYS)}")
-
-
-def _validate_learning(records: Any, source: str) -> None:
-    """A ``benchsuite train`` document: its ``learning`` list of training runs."""
-    if not isinstance(records, list):
-        raise ResultsError(f"{source}: 'learning' must be a list")
-    for i, r in enumerate(records):
-        _check_record(r, i, LEARNING_KEYS, "training run", source)
-
-
-def _check_record(record: Any, i: int, keys: tuple[str, ...], what: str, source: str) -> None:
-    missing = [k for k in keys if not isinstance(record, dict) or k not in record]
-    if missing:
-        raise ResultsError(f"{source}: {what} {i} lacks {', '.join(missing)}")
-    if record["status"] not in STATUSES:
-        raise ResultsError(f"{source}: {what} {i} has unknown status {record['status']!r}")
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given, folders as their ``*.json`` files (sorted)."""
     files: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(p).st_mode)
+        except FileNotFoundError:
+            broken = " (a symbolic link to a missing file)" if p.is_symlink() else ""
+            raise ResultsError(f"{p}: no such file or folder{broken}") from None
+        except OSError as exc:  # a symbolic link loop, a name too long, no permission
+            raise ResultsError(f"{p}: cannot read ({reason(exc)})") from None
+        if is_dir:
             found = sorted(f for f in p.glob("*.json") if not f.name.startswith("."))
             if not found:
                 raise ResultsError(f"{p}: no results files (*.json) in this folder")
             files += found
-        elif p.exists():
-            files.append(p)
         else:
-            raise ResultsError(f"{p}: no such file or folder")
+            files.append(p)
     return files
 
 
@@ -188,3 +175,34 @@ def load_runs(paths: str | Path | Iterable[str | Path]):
     runs = [(f, read(f)) for f in expand(paths)]
     rows = [case_row(c, run, str(f)) for f, run in runs for c in run["cases"]]
     return pd.DataFrame(rows, columns=list(COLUMNS)), runs
+
+
+#: A text cell beginning with one of these is a formula to a spreadsheet (tab and CR can hide
+#: one): CSV files get a ``'`` in front of it, so that it opens as the text it is.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d[\d,]*)?\.?\d+(?:e[+-]?\d+)?%?", re.IGNORECASE)
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell may hold it: text a spreadsheet would run gets a leading ``'``;
+    numbers, and text that is only a number ("-3.5%"), are left alone. A carriage return
+    becomes a line feed: pandas quotes a cell holding "\\n", not one holding only "\\r",
+    which a reader would take for the end of the row (and the rest for a new, unguarded cell)."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START) and not _NUMBER_TEXT.fullmatch(value):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def to_csv(df, path: str | Path | None = None) -> str | None:
+    """``df`` as CSV without its index, every text cell and column name through
+    :func:`csv_cell` (numbers stay numbers): the text, or None once written to ``path``.
+    Every CSV benchsuite writes (export, the report's) goes through here."""
+    import pandas as pd
+
+    safe = df.rename(columns=csv_cell)
+    for i, dtype in enumerate(safe.dtypes):
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            safe.isetitem(i, safe.iloc[:, i].map(csv_cell))
+    return safe.to_csv(path, index=False)

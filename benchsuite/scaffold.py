@@ -9,13 +9,18 @@ with your framework's, widen ``supported_layers`` as you go, and keep the checks
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from string import Template
 
 from benchsuite.errors import UsageError
+from benchsuite.fileio import make_folder, reason, umask
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+MAX_NAME = 64
 
 PYPROJECT = '''\
 [build-system]
@@ -169,6 +174,9 @@ FILES = {"pyproject.toml": PYPROJECT, "README.md": README, "src/$package/__init_
 
 def names(name: str) -> dict[str, str]:
     """Template values for backend ``name``: distribution, package and class names."""
+    if len(name) > MAX_NAME:
+        raise UsageError(f"backend name is {len(name)} characters long; at most {MAX_NAME} "
+                         "(it becomes a folder, a package and a distribution name)")
     if not NAME_RE.match(name):
         raise UsageError(f"backend name {name!r} must be lowercase letters and digits, "
                          "words joined by - or _, starting with a letter (e.g. 'mlx' or 'jax-cpu')")
@@ -186,15 +194,25 @@ def render(name: str) -> dict[str, str]:
 
 
 def write(name: str, parent: Path) -> Path:
-    """Write the skeleton into ``parent``/benchsuite-NAME; refuses to overwrite anything."""
-    root = parent / names(name)["dist"]
-    if root.exists():
-        raise UsageError(f"{root} already exists; choose another name or -o folder")
+    """Write the skeleton into ``parent``/benchsuite-NAME; refuses to overwrite anything.
+    The files are written into a temporary folder beside it, renamed into place when all are
+    there: a failure (a full disk) leaves no half skeleton behind."""
+    root = Path(parent) / names(name)["dist"]
+    stage = None
     try:
+        if root.exists() or root.is_symlink():
+            raise UsageError(f"{root} already exists; choose another name or -o folder")
+        make_folder(root.parent)
+        stage = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
         for rel, text in render(name).items():
-            path = root / rel
+            path = stage / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+        stage.chmod(0o777 & ~umask())  # mkdtemp's folder is private; a package is not
+        os.rename(stage, root)
     except OSError as exc:
-        raise UsageError(f"cannot write {root}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {root}: {reason(exc)}") from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
     return root

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite import results
-from benchsuite.errors import ResultsError
+from benchsuite.errors import ResultsError, SaveError
 
 GOLDEN = Path(__file__).parent / "data" / "results_v1.json"
 
@@ -33,12 +33,17 @@ def test_save_read_round_trip_is_atomic(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temp files left behind
 
 
-def test_save_refuses_nan_and_keeps_previous_file(tmp_path):
+def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "r.json"
     run = json.loads(GOLDEN.read_text())
     results.save(run, path)
-    with pytest.raises(ValueError):
-        results.save({**run, "x": float("nan")}, path)
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(results.os, "fsync", full)
+    with pytest.raises(SaveError, match=f"^cannot save {path}: No space left on device$"):
+        results.save({**run, "status": "complete"}, path)
+    monkeypatch.undo()
     assert results.read(path) == run
     assert len(list(tmp_path.iterdir())) == 1
 

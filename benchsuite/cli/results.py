@@ -21,20 +21,11 @@ RESULTS_ARG = click.Path(path_type=Path)
               help="File to write [default: standard output; parquet needs a file].")
 def export_cmd(paths, fmt, output) -> int:
     """Results files or folders → one tidy table, a row per case (columns in the README)."""
-    df = api.export(list(paths))
-    if fmt == "parquet":
-        if output is None:
-            raise UsageError("--format parquet needs -o FILE")
-        try:
-            df.to_parquet(output, index=False)
-        except ImportError:
-            raise UsageError("parquet needs pyarrow: pip install pyarrow") from None
-    elif fmt == "csv":
-        text = df.to_csv(index=False)
-        output.write_text(text) if output else click.echo(text, nl=False)
-    else:
-        text = df.to_json(orient="records", indent=1)
-        output.write_text(text) if output else click.echo(text)
+    if fmt == "parquet" and output is None:
+        raise UsageError("--format parquet needs -o FILE")
+    data = api.export(list(paths), fmt, output)
+    if output is None:
+        click.echo(data, nl=False)
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from benchsuite.backend import Backend
 from benchsuite.execution import WorkerSettings
+from benchsuite.fileio import json_safe
 from benchsuite.plugins import Registry, rebuild_registry
 
 LOG_TAIL_LINES = 6
@@ -53,11 +54,12 @@ class Session:
 def prepare(backend: Backend, settings: WorkerSettings) -> dict[str, Any]:
     """Apply the thread count (first: TF only accepts it before its runtime starts), then
     describe the backend for the results' environment block. A backend whose description
-    raises still runs: the error is recorded instead."""
+    raises still runs: the error is recorded instead; one whose description JSON cannot hold
+    (NaN, a set, bytes, an object) is recorded as :func:`~benchsuite.fileio.json_safe` makes it."""
     t0 = time.perf_counter()
     threads = backend.set_threads(settings.threads)  # first framework import happens here
     try:
-        info = dict(backend.environment())
+        info = json_safe(dict(backend.environment()))
     except Exception as exc:
         info = {"environment_error": f"{type(exc).__name__}: {exc}"}
     info["threads_in_effect"] = threads

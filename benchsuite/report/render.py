@@ -98,13 +98,13 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     df, runs = results.load_runs(paths)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"csv": out_dir / "results.csv"}
-    df.to_csv(written["csv"], index=False)
+    results.to_csv(df, written["csv"])
     figures = write_all(df, out_dir)
     parts = speed_tables(df, baseline)
     learned = learning_frame(runs)
     if not learned.empty:
         written["learning_csv"] = out_dir / "learning.csv"
-        learned.to_csv(written["learning_csv"], index=False)
+        results.to_csv(learned, written["learning_csv"])
         figures.update(write_figures(runs, learned, out_dir, backend_colors(df)))
         parts += learning_tables(learned)
     _write_table_csvs(parts, out_dir / "tables")
@@ -120,7 +120,7 @@ def _write_table_csvs(parts: list[tuple[str, pd.DataFrame]], table_dir: Path) ->
     """Each table as ``NN-first-four-words.csv``, numbered in report order."""
     table_dir.mkdir(exist_ok=True)
     for i, (title, t) in enumerate(parts, 1):
-        _flat(t).to_csv(table_dir / f"{i:02d}-{_slug(title)}.csv", index=False)
+        results.to_csv(_flat(t), table_dir / f"{i:02d}-{_slug(title)}.csv")
 
 
 def _slug(title: str) -> str:
