@@ -10,12 +10,12 @@ import pandas as pd
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from benchsuite.report.style import MAX_ROWS, first, plt, save
-from benchsuite.report.summary import NOISE, speed_ranking
+from benchsuite.report.summary import NOISE
 
 
-def speedups(df: pd.DataFrame, path: Path) -> Path | None:
-    """The forest plot, at most MAX_ROWS rows (the title says how many were left out)."""
-    ranking = speed_ranking(df)
+def speedups(ranking: pd.DataFrame, path: Path) -> Path | None:
+    """The forest plot of :func:`~benchsuite.report.summary.speed_ranking`'s rows, at most
+    MAX_ROWS of them (the title says how many were left out)."""
     if ranking.empty:
         return None
     rows = ranking[ranking["rank"] > 1]

@@ -119,7 +119,8 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"csv": out_dir / "results.csv"}
     df.to_csv(written["csv"], index=False)
-    figures = write_all(df, out_dir, machine_of(df, runs))
+    ranking = summary.speed_ranking(df)
+    figures = write_all(df, out_dir, machine_of(df, runs), ranking)
     parts = speed_tables(df, baseline)
     learned = learning_frame(runs)
     if not learned.empty:
@@ -128,7 +129,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
         figures.update(write_figures(runs, learned, out_dir, backend_colors(df),
                                      machine_of(df, runs)))
         parts += learning_tables(learned)
-    front = _summary_tables(df, learned)
+    front = _summary_tables(ranking, learned)
     _write_table_csvs(front + parts, out_dir / "tables")
     warnings = speed_warnings(df, runs) + learning_warnings(learned)
     env = pd.DataFrame(environment_summary(runs))
@@ -139,9 +140,8 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     return written, front + parts
 
 
-def _summary_tables(df: pd.DataFrame, learned: pd.DataFrame) -> Tables:
+def _summary_tables(ranking: pd.DataFrame, learned: pd.DataFrame) -> Tables:
     """The Summary's tables, empty ones left out."""
-    ranking = summary.speed_ranking(df)
     out = [("Fastest backend per case", summary.fastest_table(ranking)),
            ("Every backend, ranked", summary.ranking_table(ranking)),
            ("Learning: backends ranked by time to the target accuracy",

@@ -24,6 +24,7 @@ from benchsuite.report.style import (
     set_theme,
     sns,
 )
+from benchsuite.report.summary import speed_ranking
 
 
 def backend_colors(df: pd.DataFrame) -> dict[str, tuple]:
@@ -183,16 +184,17 @@ def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
     return save(fig, path)
 
 
-def write_all(df: pd.DataFrame, out_dir: Path, machine: str | None = None
-              ) -> dict[str, tuple[str, Path]]:
+def write_all(df: pd.DataFrame, out_dir: Path, machine: str | None = None,
+              ranking: pd.DataFrame | None = None) -> dict[str, tuple[str, Path]]:
     """Every figure the data supports: name → (title, PNG path); each captioned with the
-    ``machine`` it ran on."""
+    ``machine`` it ran on. ``ranking``: ``summary.speed_ranking(df)``, if already computed."""
+    ranking = speed_ranking(df) if ranking is None else ranking
     set_theme()
     c = backend_colors(df)
     with captioned(machine):
         return drawn({
             "speedups": ("How much faster the fastest backend is, per case (95% CI)",
-                         speedups(df, out_dir / "speedups.png")),
+                         speedups(ranking, out_dir / "speedups.png")),
             "throughput": ("Throughput", throughput(df, out_dir / "throughput.png", c)),
             "scaling": ("Batch-size scaling", scaling(df, out_dir / "scaling.png", c)),
             "latency": ("Latency distribution", latency(df, out_dir / "latency.png", c)),
