@@ -33,7 +33,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                             "benchsuite.compare", "benchsuite.report",
                             "benchsuite.schema"}),
     ("api", {"benchsuite.api"}),
-    ("cli", {"benchsuite.cli", "benchsuite.console", "benchsuite.__main__"}),
+    ("cli", {"benchsuite.cli", "benchsuite.console", "benchsuite.runview",
+             "benchsuite.__main__"}),
 ]
 
 

@@ -91,7 +91,7 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes
             gemm_size, no_parity, in_process, executor, ray_address, per_node, resume,
             output) -> int:
     """Run the benchmark matrix and write one results file."""
-    from benchsuite import console
+    from benchsuite import runview
 
     settings = None
     if resume is not None:
@@ -111,9 +111,9 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, preset, processes
             processes=p_processes if processes is None else processes, executor=executor,
             placement="per-node" if per_node else "spread", ray_address=ray_address)
     outcome = api.run(settings, output=output, resume=resume, registry=common.registry(),
-                      progress=console.Progress, threads_from_node=threads is None,
+                      progress=runview.Progress, threads_from_node=threads is None,
                       ray_address=ray_address)
-    console.print_results(outcome.document)
+    runview.print_results(outcome.document)
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed else 0
 
@@ -162,7 +162,7 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
               optimizer, lr, weight_decay, seeds, seed, targets, depths, activations, device,
               variants, threads, timeout, in_process, resume, output) -> int:
     """Train every model on every backend on real data: what each one learns, how fast."""
-    from benchsuite import console
+    from benchsuite import console, runview
     from benchsuite.errors import UsageError
 
     settings = None
@@ -184,7 +184,7 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
             device=device, variants=tuple(variants), threads=threads or usable_cores(),
             timeout=timeout, isolate=not in_process)
     outcome = api.train(settings, output=output, resume=resume, registry=common.registry(),
-                        progress=console.Progress)
+                        progress=runview.Progress)
     missed = console.print_learning(outcome.document)
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed or missed else 0
