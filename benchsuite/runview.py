@@ -191,8 +191,7 @@ def harness_overhead(cases: list[dict[str, Any]]) -> str | None:
     if not null:
         return None
     per_step = max(c["step_ms"] for c in null) / 1000
-    head = (f"harness overhead (null backend, {len(null)} cases): "
-            f"{seconds(per_step)}/step")
+    head = f"harness overhead (null backend): {seconds(per_step)}/step"
     if not real:
         return head
     fastest = min(real, key=lambda c: c["step_ms"])

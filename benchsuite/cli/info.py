@@ -15,12 +15,15 @@ from benchsuite.plugins import Registry
 
 def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
     from benchsuite import environment
+    from benchsuite.execution.pool import probe_devices
     from benchsuite.spec import DEFAULT_INPUT
 
     backends, gpus = [], environment.gpu_names() if probe else []
     for name, b in reg.backends.items():
         available = b.is_available()
-        found = b.devices() if probe and available else None
+        # In a throwaway worker: the framework's import chatter (CUDA probing, absl's
+        # "failed call to cuInit") goes to the worker's log, not over this listing.
+        found = probe_devices(reg, name) if probe and available else None
         backends.append({
             "name": name, "available": available,
             "status": "available" if available else f"unavailable ({b.install_hint})",
@@ -47,7 +50,8 @@ def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
 @group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--probe", is_flag=True,
-              help="Import each framework to find the devices present (slow).")
+              help="Import each framework, in a worker process of its own, to find the devices "
+                   "present (slow).")
 def list_cmd(as_json: bool, probe: bool) -> int:
     """Backends (availability, version, devices), models (parameters, FLOPs) and plugins.
 
