@@ -104,7 +104,8 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:1em 0}
 h2{margin-top:2em}.warn{color:#a00}.note{color:#555;max-width:60em}
 .scroll{overflow-x:auto;max-width:100%}td{white-space:nowrap}
-figure{margin:1em 0}figcaption{color:#555;font-size:13px}"""
+figure{margin:1em 0}figcaption{color:#555;font-size:13px}
+p,li,h2,h3,figcaption{overflow-wrap:anywhere}"""
 
 
 def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
