@@ -116,3 +116,20 @@ def test_figures_stay_bounded_however_many_cases(tmp_path, monkeypatch):
     for name, (w, h) in sizes.items():
         assert w <= limit_w and h <= limit_h, (name, w, h)
     assert sizes["throughput.png"][0] <= 4 * 4.5 * style.DPI + 3 * style.DPI
+
+
+def test_learning_is_ranked_by_time_to_target_with_a_verdict():
+    import pandas as pd
+
+    rows = [{"task": "accuracy", "status": "ok", "dataset": "digits", "model": "mlp",
+             "backend": b, "seed": s, "final_test_accuracy": acc,
+             "time_to_target_s": t * (1 + 0.01 * s) if t else None}
+            for b, t, acc in (("numpy", 2.0, 0.97), ("torch", 1.0, 0.96), ("jax", None, 0.90))
+            for s in range(5)]
+    table = summary.learning_table(pd.DataFrame(rows))
+    assert table["backend"].tolist() == ["torch", "numpy", "jax"]
+    assert table["verdict"].tolist() == [
+        "first to target", "torch 2.00× quicker to target than numpy [1.94, 2.06]",
+        "target not reached (median seed)"]
+    assert table["time to target (median)"].tolist() == ["1.02 s", "2.04 s", ""]
+    assert table["test accuracy % (median)"].tolist() == ["96.0", "97.0", "90.0"]
