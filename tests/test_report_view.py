@@ -52,6 +52,9 @@ def test_speedup_is_seeded_and_its_ci_brackets_the_ratio():
     ratio, low, high = summary.speedup(fast, slow)
     assert ratio == pytest.approx(2.01, abs=0.01) and low < ratio < high
     assert summary.speedup(fast, slow) == (ratio, low, high)  # same results, same report
+    one = summary.speedup([2.0], [1.0])
+    assert one[0] == 2.0 and summary.verdict("a", "b", *one) == summary.NOISE
+    assert summary.verdict("a", "b", *summary.speedup([2.0, 2.1], [0.0, 0.0])) == summary.NOISE
 
 
 def test_ranking_names_the_fastest_and_says_when_it_is_noise(tmp_path):

@@ -27,9 +27,12 @@ def speedup(fast: Sequence[float], slow: Sequence[float]) -> tuple[float, float,
     """How many times ``fast``'s median exceeds ``slow``'s (throughputs: higher is faster),
     with the 95% CI of that ratio (independent samples, seeded bootstrap)."""
     fast, slow = [float(x) for x in fast], [float(x) for x in slow]
-    ratio = float(pd.Series(fast).median() / pd.Series(slow).median())
+    nan = float("nan")
+    if not fast or not slow or float(pd.Series(slow).median()) <= 0:
+        return nan, nan, nan  # nothing to divide by: no claim
+    ratio = float(pd.Series(fast).median()) / float(pd.Series(slow).median())
     if len(fast) < 2 or len(slow) < 2:
-        return ratio, float("nan"), float("nan")  # one sample a side: no interval
+        return ratio, nan, nan  # one sample a side: no interval
     low, high = stats.ratio_ci(slow, fast)
     return ratio, low, high
 
@@ -92,7 +95,9 @@ def fastest_table(ranking: pd.DataFrame) -> pd.DataFrame:
                      "samples/s": rate(first["median"]),
                      "against the runner-up": "only backend" if second is None
                      else second["verdict"] if second["verdict"] != NOISE
-                     else f"{NOISE} with {second['backend']} ({times(second['ratio'])})"})
+                     else f"{NOISE} with {second['backend']}" + (
+                         f" ({times(second['ratio'])})" if second["ratio"] == second["ratio"]
+                         else "")})
     return pd.DataFrame(rows)
 
 
