@@ -4,7 +4,7 @@ terminal.
 
 The table fits by moving what is the same in every row (device, batch size, a single mode or
 variant, an all-``ok`` status) into its title, by abbreviating numbers to three figures with
-units (:mod:`benchsuite.report.units`), and by letting only the secondary columns wrap: the
+units (:mod:`benchsuite.units`), and by letting only the secondary columns wrap: the
 backend, model and samples/s columns never wrap or get cut. The null backend (the harness's
 own cost) is not a row: one line under the table says what it measured.
 """
@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from benchsuite.report.units import percent, rate, seconds, sig
+from benchsuite.units import percent, rate, seconds, sig
 
 #: Columns that must stay whole (never wrapped, never cut).
 KEY_COLUMNS = ("backend", "model", "samples/s")

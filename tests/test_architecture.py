@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("contract", {"benchsuite", "benchsuite.errors", "benchsuite.backend", "benchsuite.spec",
                   "benchsuite.optim", "benchsuite.hookspecs", "benchsuite.stats",
                   "benchsuite.layers",
-                  "benchsuite.records", "benchsuite.runinfo"}),
+                  "benchsuite.records", "benchsuite.runinfo", "benchsuite.units"}),
     ("discovery and inputs", {"benchsuite.builtin", "benchsuite.plugins", "benchsuite.data",
                               "benchsuite.datafiles", "benchsuite.download",
                               "benchsuite.environment"}),

@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from benchsuite import report, results
-from benchsuite.report import alerts, speed_figures, style, summary, units
+from benchsuite import report, results, units
+from benchsuite.report import alerts, speed_figures, style, summary
 from tests.resultdocs import make_run, write
 
 

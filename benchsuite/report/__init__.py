@@ -3,8 +3,6 @@ write the ``benchsuite report`` folder.
 
 Modules, each importing only those above it in this list:
 
-- ``units``: numbers as people read them (3 significant figures, time units, k/M/G); the
-  terminal uses it too;
 - ``style``: the figure leaf (Agg backend, theme, palette, captions, the size bound, saving
   PNGs deterministically);
 - ``speed``: which case rows ran, their labels, and the speed tables;

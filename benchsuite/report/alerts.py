@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchsuite.report.units import percent
+from benchsuite.units import percent
 
 LIMIT = 10
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from benchsuite.report.units import percent, rate_ci, seconds, sig, times
+from benchsuite.units import percent, rate_ci, seconds, sig, times
 
 KEYS = ["mode", "device", "batch_size", "model"]
 

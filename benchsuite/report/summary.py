@@ -17,7 +17,7 @@ import pandas as pd
 
 from benchsuite import stats
 from benchsuite.report.speed import ok_rows
-from benchsuite.report.units import rate, rate_ci, seconds, sig, times
+from benchsuite.units import rate, rate_ci, seconds, sig, times
 
 CASE = ["model", "mode", "device", "batch_size"]
 NOISE = "no difference beyond noise"

@@ -1,8 +1,10 @@
 """Numbers as a person reads them: three significant figures, with units, times in the unit
-that fits (ns/µs/ms/s), rates with k/M/G. The one formatting helper of the report and the
-terminal (``benchsuite.console``), so a number reads the same in both.
+that fits (ns/µs/ms/s), rates with k/M/G. The one formatting helper of the report
+(``benchsuite.report``) and the terminal (``benchsuite.runview``), so a number reads the same
+in both.
 
-Pure Python, no pandas: the terminal imports it without the report's tables.
+A leaf in pure Python (it imports nothing from benchsuite, nor pandas): the terminal uses it
+without loading the report's tables.
 """
 
 from __future__ import annotations
