@@ -1,4 +1,5 @@
-"""Terminal output: rich tables for ``list`` and ``run``, one plain log line per case."""
+"""Terminal output: rich tables for ``list``, ``verify``, ``check-plugin``, ``report``,
+``compare`` and ``train`` (``run``'s table and the progress are :mod:`benchsuite.runview`)."""
 
 from __future__ import annotations
 
@@ -9,76 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchsuite.runview import console_for
+
 
 def _console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    # Not a terminal (CI logs, pipes): wide enough that tables do not wrap.
-    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
-
-
-def _fmt_rate(tp: dict[str, Any] | None) -> str:
-    if not tp:
-        return "-"
-    return f"{tp['median']:,.0f} [{tp['ci_low']:,.0f}, {tp['ci_high']:,.0f}]"
-
-
-def _fmt_parity(p: dict[str, Any] | None) -> str:
-    if not p:
-        return "-"
-    dev = p["max_deviation"]
-    return f"{'ok' if p['passed'] else 'FAIL'} {dev:.0e}" if dev is not None else "FAIL inf"
-
-
-class Progress:
-    """Run progress on stderr: a rich progress bar (cases done/total, current case, ETA) on a
-    terminal; otherwise (CI logs, pipes) one plain line per finished case."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.bar = None
-        if sys.stderr.isatty():
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import Progress as Bar
-
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                           console=_console(stderr=True), transient=True)
-            self.task = self.bar.add_task("starting", total=total)
-
-    def __enter__(self) -> Progress:
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def start(self, i: int, case: Any) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, description=escape(case.label))
-
-    def done(self, i: int, case: Any, record: dict[str, Any]) -> None:
-        tp = record.get("throughput")
-        if record["status"] == "ok" and tp:
-            detail = f"{tp['median']:,.0f} samples/s (cv {100 * tp['cv']:.1f}%)"
-        elif record["status"] == "ok" and record.get("final_test_accuracy") is not None:
-            detail = (f"test accuracy {100 * record['final_test_accuracy']:.2f}% after "
-                      f"{record['train_s']:.2f} s of training")
-        else:
-            detail = record.get("error") or ""
-        line = f"[{i + 1}/{self.total}] {case.label}: {record['status']} {detail}".rstrip()
-        if self.bar is None:
-            print(line, file=sys.stderr, flush=True)
-        else:
-            self.bar.console.print(escape(line), highlight=False)
-            self.bar.advance(self.task)
+    return console_for(sys.stderr if stderr else sys.stdout)
 
 
 def print_listing(listing: dict[str, Any]) -> None:
@@ -111,55 +47,6 @@ def print_listing(listing: dict[str, Any]) -> None:
         what = p["error"] or ", ".join(p["backends"] + p["models"]) or "-"
         t.add_row(escape(p["name"]), escape(p["status"]), escape(p["source"]), escape(what))
     out.print(t)
-
-
-def print_results(run: dict[str, Any]) -> None:
-    out = _console()
-    t = Table(title=f"benchsuite run {run['run_id']} ({run['settings']['threads']} threads)")
-    cols = ("backend", "variant", "model", "mode", "device", "batch", "status",
-            "samples/s [95% CI]", "ms/step", "GFLOP/s", "cv", "parity")
-    for col in cols:
-        t.add_column(col, justify="right" if col in cols[5:] and col != "status" else "left")
-    on_nodes = any(c.get("node") for c in run["cases"])  # a Ray run: say where each ran
-    if on_nodes:
-        t.add_column("node")
-    problems = []
-    for c in run["cases"]:
-        tp = c.get("throughput")
-        node = c.get("node") or {}
-        t.add_row(escape(c["backend"]), escape(c.get("variant") or "-"), escape(c["model"]),
-                  c["mode"], c["device"], str(c["batch_size"]), c["status"], _fmt_rate(tp),
-                  f"{c['step_ms']:.2f}" if c.get("step_ms") else "-",
-                  f"{c['gflops']:.1f}" if c.get("gflops") else "-",
-                  (f"{100 * tp['cv']:.1f}%" + (" !" if tp["unstable"] else "")) if tp else "-",
-                  _fmt_parity(c.get("parity")),
-                  *([escape(f"{node.get('hostname')}/{str(node.get('id'))[:6]}")]
-                    if on_nodes else []))
-        if c.get("error"):
-            problems.append(f"{c['backend']} {c['model']} {c['mode']} {c['device']} "
-                            f"b{c['batch_size']}: {c['status']}: {c['error']}")
-    out.print(t)
-    for line in problems:
-        out.print(escape(line))
-    overhead = harness_overhead(run["cases"])
-    if overhead:
-        out.print(overhead)
-
-
-def harness_overhead(cases: list[dict[str, Any]]) -> str | None:
-    """The null backend's step time (the harness's own cost per step) against the fastest real
-    case's step time."""
-    null = [c for c in cases if c["status"] == "ok" and c.get("null_backend")]
-    real = [c for c in cases if c["status"] == "ok" and not c.get("null_backend")
-            and c.get("step_ms")]
-    if not null or not real:
-        return None
-    per_step = max(c["step_ms"] for c in null)
-    fastest = min(real, key=lambda c: c["step_ms"])
-    return (f"harness overhead (null backend): {1000 * per_step:.2f} µs/step = "
-            f"{100 * per_step / fastest['step_ms']:.2f}% of the fastest real case "
-            f"({fastest['backend']} {fastest['model']} {fastest['mode']}, "
-            f"{fastest['step_ms']:.3f} ms/step)")
 
 
 def print_verify(rows: list[dict[str, Any]]) -> None:

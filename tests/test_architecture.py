@@ -18,7 +18,7 @@ PACKAGE = ROOT / "benchsuite"
 LAYERS: list[tuple[str, set[str]]] = [
     ("contract", {"benchsuite", "benchsuite.errors", "benchsuite.backend", "benchsuite.spec",
                   "benchsuite.optim", "benchsuite.hookspecs", "benchsuite.stats",
-                  "benchsuite.layers", "benchsuite.fileio",
+                  "benchsuite.layers", "benchsuite.fileio", "benchsuite.units",
                   "benchsuite.records", "benchsuite.runinfo", "benchsuite.values"}),
     ("discovery and inputs", {"benchsuite.builtin", "benchsuite.plugins", "benchsuite.data",
                               "benchsuite.datafiles", "benchsuite.download",
@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, set[str]]] = [
                             "benchsuite.recording", "benchsuite.compare", "benchsuite.report",
                             "benchsuite.schema"}),
     ("api", {"benchsuite.api"}),
-    ("cli", {"benchsuite.cli", "benchsuite.console", "benchsuite.__main__"}),
+    ("cli", {"benchsuite.cli", "benchsuite.console", "benchsuite.runview",
+             "benchsuite.__main__"}),
 ]
 
 

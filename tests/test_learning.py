@@ -183,6 +183,9 @@ def test_cli_train_writes_a_learning_file_and_a_report(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "rep")]) == 0
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "Learning: test accuracy and time to target" in report
+    first = report.split("## Warnings")[0]  # the Summary ranks the learning results too
+    assert "### Learning: backends ranked by time to the target accuracy" in first
+    assert "| digits | logreg | 1 | numpy |" in first
     assert (tmp_path / "rep" / "learning_curves.png").stat().st_size > 0
     assert (tmp_path / "rep" / "time_to_target.png").exists()
     # same results, same figures, byte for byte

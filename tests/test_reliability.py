@@ -55,7 +55,7 @@ def test_every_fault_is_a_labelled_row_and_good_cases_survive(reg, tmp_path):
 
 
 def test_null_backend_measures_the_harness_overhead(reg, tmp_path):
-    from benchsuite.console import harness_overhead
+    from benchsuite.runview import harness_overhead
 
     s = Settings(backends=["null", "numpy"], models=[("logreg", {})], **FAST)
     run = api.run(s, output=tmp_path, registry=reg).document

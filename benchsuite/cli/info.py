@@ -15,13 +15,16 @@ from benchsuite.plugins import Registry
 
 def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
     from benchsuite import environment
+    from benchsuite.execution.pool import probe_devices
     from benchsuite.planning import availability
     from benchsuite.spec import DEFAULT_INPUT
 
     backends, gpus = [], environment.gpu_names() if probe else []
     for name, b in reg.backends.items():
         available, version, why = availability(b)
-        found = b.devices() if probe and available else None
+        # In a throwaway worker: the framework's import chatter (CUDA probing, absl's
+        # "failed call to cuInit") goes to the worker's log, not over this listing.
+        found = probe_devices(reg, name) if probe and available else None
         status = "available" if available else f"unavailable ({b.install_hint})"
         backends.append({
             "name": name, "available": available,
@@ -55,7 +58,8 @@ def _listing(reg: Registry, probe: bool) -> dict[str, Any]:
 @group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--probe", is_flag=True,
-              help="Import each framework to find the devices present (slow).")
+              help="Import each framework, in a worker process of its own, to find the devices "
+                   "present (slow).")
 def list_cmd(as_json: bool, probe: bool) -> int:
     """Backends (availability, version, devices), models (parameters, FLOPs) and plugins.
 

@@ -99,7 +99,7 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, 
             gemm_size, no_parity, in_process, executor, ray_address, per_node, resume,
             output) -> int:
     """Run the benchmark matrix and write one results file."""
-    from benchsuite import console
+    from benchsuite import runview
 
     settings = None
     if resume is not None:
@@ -119,9 +119,9 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, 
             processes=p_processes if processes is None else processes, executor=executor,
             placement="per-node" if per_node else "spread", ray_address=ray_address)
     outcome = api.run(settings, output=output, resume=resume, registry=common.registry(),
-                      progress=console.Progress, threads_from_node=threads is None,
+                      progress=runview.Progress, threads_from_node=threads is None,
                       ray_address=ray_address)
-    console.print_results(outcome.document)
+    runview.print_results(outcome.document)
     common.show_tracebacks(outcome.document["cases"])
     click.echo(f"results: {outcome.path}")
     return EXIT_FAILED if outcome.failed else 0
@@ -171,7 +171,7 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
               optimizer, lr, weight_decay, seeds, seed, targets, depths, activations, device,
               variants, threads, timeout, in_process, resume, output) -> int:
     """Train every model on every backend on real data: what each one learns, how fast."""
-    from benchsuite import console
+    from benchsuite import console, runview
 
     settings = None
     if resume is not None:
@@ -191,7 +191,7 @@ def train_cmd(ctx, tasks, backends, models, dataset, data_dir, limit, epochs, ba
             threads=usable_cores() if threads is None else threads,
             timeout=timeout, isolate=not in_process)
     outcome = api.train(settings, output=output, resume=resume, registry=common.registry(),
-                        progress=console.Progress)
+                        progress=runview.Progress)
     missed = console.print_learning(outcome.document)
     common.show_tracebacks(outcome.document["learning"])
     click.echo(f"results: {outcome.path}")

@@ -22,6 +22,7 @@ from benchsuite.execution.worker import (
     SubprocessWorker,
     WorkerError,
     one_line,
+    quiet_frameworks,
 )
 from benchsuite.plugins import Registry
 
@@ -104,6 +105,7 @@ class WorkerPool:
             if self.settings.isolate and name not in self.instances:
                 worker = SubprocessWorker(self.registry, name, self.settings, self.log_dir)
             else:
+                quiet_frameworks()  # the framework loads into this process
                 worker = InProcessWorker(self.registry, self.instances.get(name, name),
                                          self.settings)
         except WorkerError as exc:

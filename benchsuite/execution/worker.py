@@ -28,6 +28,11 @@ from benchsuite.plugins import Registry, rebuild_registry
 
 LOG_TAIL_LINES = 6
 TRACEBACK_LINES = 20
+#: What quiets the frameworks' own loggers (TensorFlow/XLA's C++ log, gRPC, glog) in the
+#: CLI's process, where a framework is only imported with ``--in-process``; in a worker their
+#: chatter goes to its log instead, where a crash's tail can quote it.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "GLOG_minloglevel": "3"}
+QUIET_LOGGERS = ("tensorflow", "absl", "jax", "jax._src.xla_bridge")
 
 
 class WorkerError(RuntimeError):
@@ -128,6 +133,17 @@ class InProcessWorker:
 
     def stop(self) -> None:
         pass
+
+
+def quiet_frameworks() -> None:
+    """Before a framework is imported into the CLI's own process: its C++ logs below errors
+    off (unless the user set them), its Python loggers at ERROR."""
+    import logging
+
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def redirect_output(log_path: str) -> None:

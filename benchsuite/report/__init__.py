@@ -3,10 +3,13 @@ write the ``benchsuite report`` folder.
 
 Modules, each importing only those above it in this list:
 
-- ``style``: the figure leaf (Agg backend, theme, palette, saving PNGs deterministically);
+- ``style``: the figure leaf (Agg backend, theme, palette, captions, the size bound, saving
+  PNGs deterministically);
 - ``speed``: which case rows ran, their labels, and the speed tables;
 - ``learning``: learning runs as frames, and the learning tables;
-- ``speed_figures``, ``learning_figures``: the figures;
+- ``summary``: the Summary (backends ranked per case, speed-ups with CIs, verdicts);
+  ``alerts``: the Warnings;
+- ``forest``, ``speed_figures``, ``learning_figures``: the figures;
 - ``render``: Markdown/HTML renderers, the environment summary, ``write_report``.
 
 The names below are the report API callers use (``from benchsuite.report import

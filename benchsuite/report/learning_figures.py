@@ -12,17 +12,24 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator, NullLocator, ScalarFormatter
 
 from benchsuite.report.learning import curves, gradient_norms
-from benchsuite.report.style import drawn, palette, plt, save, sns
+from benchsuite.report.style import captioned, drawn, palette, plt, save, sns
 
 
-def write_figures(runs, learned: pd.DataFrame, out_dir: Path,
-                  colors: dict[str, Any]) -> dict[str, tuple[str, Path]]:
-    """Every learning figure the results support: name → (title, PNG path). ``learned`` is
-    ``learning.frame`` of ``runs``, which the caller has already built."""
+def write_figures(runs, learned: pd.DataFrame, out_dir: Path, colors: dict[str, Any],
+                  machine: str | None = None) -> dict[str, tuple[str, Path]]:
+    """Every learning figure the results support: name → (title, PNG path), each captioned
+    with the ``machine`` it ran on. ``learned`` is ``learning.frame`` of ``runs``, which the
+    caller has already built."""
     cur, norms = curves(runs), gradient_norms(runs)
     if cur.empty:
         return {}
     colors = {**palette(cur["backend"]), **colors}
+    with captioned(machine):
+        return _draw(cur, norms, learned, out_dir, colors)
+
+
+def _draw(cur: pd.DataFrame, norms: pd.DataFrame, learned: pd.DataFrame, out_dir: Path,
+          colors: dict[str, Any]) -> dict[str, tuple[str, Path]]:
     return drawn({
         "learning_curves": ("Learning curves", _curves(cur, out_dir / "learning_curves.png",
                                                        colors)),

@@ -2,6 +2,10 @@
 ``benchsuite report`` folder: a self-contained index.html, report.md, results.csv,
 tables/*.csv and the PNGs.
 
+Both documents answer the question first: **Summary** (the fastest backend per case and by
+how much, :mod:`~benchsuite.report.summary`), then **Warnings** (what to doubt,
+:mod:`~benchsuite.report.alerts`), then the details tables, the figures and the environment.
+
 Every string that comes from results or plugins (names, errors, environment) is escaped in
 HTML and Markdown: a results file is data, never markup.
 """
@@ -10,18 +14,26 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from benchsuite import results
+from benchsuite.report import summary
+from benchsuite.report.alerts import learning_warnings, machine_of, speed_warnings
 from benchsuite.report.learning import frame as learning_frame
 from benchsuite.report.learning import tables as learning_tables
 from benchsuite.report.speed import tables as speed_tables
 
 Figures = dict[str, tuple[str, Path]]  # name → (title, PNG path)
+Tables = list[tuple[str, pd.DataFrame]]
+#: Figures shown in the Summary (the rest follow the details tables).
+SUMMARY_FIGURES = ("speedups",)
+SUMMARY_NOTE = ("Backends ranked by median throughput in each case (model, mode, device, "
+                "batch size). \"fastest is\" = the fastest's median samples/s over this "
+                "backend's, with the 95% bootstrap CI of that ratio; a difference whose CI "
+                "holds 1 is \"no difference beyond noise\".")
 
 
 def _flat(t: pd.DataFrame) -> pd.DataFrame:
@@ -32,9 +44,10 @@ def _flat(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def _md_cell(value: Any) -> str:
-    """One Markdown cell: HTML-escaped, pipes escaped, on one line."""
+    """One Markdown cell: HTML-escaped (quotes kept: they are text here), pipes escaped, on
+    one line."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    return html.escape(text).replace("|", "\\|").replace("\n", " ")
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(t: pd.DataFrame) -> str:
@@ -73,18 +86,26 @@ def _environment_row(p: Path, run: dict[str, Any], env: dict[str, Any], node: st
             "cpu": env.get("cpu"), "cores": env.get("cores_usable"),
             "threads": threads, "memory_gib": env.get("memory_gib"), "os": env.get("os"),
             "python": env.get("python"), "git": env.get("git_revision"),
-            "packages": json.dumps(env.get("packages", {}), sort_keys=True),
-            "backends": json.dumps({k: v.get("version") for k, v in
-                                    (env.get("backends") or {}).items()}, sort_keys=True),
-            "gpus": json.dumps(env.get("gpus")),
+            "packages": _versions(env.get("packages") or {}),
+            "backends": _versions({k: (v or {}).get("version") for k, v in
+                                   (env.get("backends") or {}).items()}),
+            "gpus": ", ".join(str(g.get("name")) for g in env.get("gpus") or []) or "none",
     }
+
+
+def _versions(names: dict[str, Any]) -> str:
+    """{"numpy": "2.4.6", ...} as "numpy 2.4.6, torch 2.13.0" (no JSON for a person to read)."""
+    return ", ".join(f"{k} {v}" if v else k for k, v in sorted(names.items()))
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:1em 0}
-h2{margin-top:2em}.warn{color:#a00}"""
+h2{margin-top:2em}.warn{color:#a00}.note{color:#555;max-width:60em}
+.scroll{overflow-x:auto;max-width:100%}td{white-space:nowrap}
+figure{margin:1em 0}figcaption{color:#555;font-size:13px}
+p,li,h2,h3,figcaption{overflow-wrap:anywhere}"""
 
 
 def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
@@ -99,21 +120,34 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"csv": out_dir / "results.csv"}
     results.to_csv(df, written["csv"])
-    figures = write_all(df, out_dir)
+    ranking = summary.speed_ranking(df)
+    figures = write_all(df, out_dir, machine_of(df, runs), ranking)
     parts = speed_tables(df, baseline)
     learned = learning_frame(runs)
     if not learned.empty:
         written["learning_csv"] = out_dir / "learning.csv"
         results.to_csv(learned, written["learning_csv"])
-        figures.update(write_figures(runs, learned, out_dir, backend_colors(df)))
+        figures.update(write_figures(runs, learned, out_dir, backend_colors(df),
+                                     machine_of(df, runs)))
         parts += learning_tables(learned)
-    _write_table_csvs(parts, out_dir / "tables")
+    front = _summary_tables(ranking, learned)
+    _write_table_csvs(front + parts, out_dir / "tables")
+    warnings = speed_warnings(df, runs) + learning_warnings(learned)
     env = pd.DataFrame(environment_summary(runs))
     written["md"] = out_dir / "report.md"
-    written["md"].write_text(_markdown(parts, env, figures), encoding="utf-8")
+    written["md"].write_text(_markdown(front, warnings, parts, env, figures), encoding="utf-8")
     written["html"] = out_dir / "index.html"
-    written["html"].write_text(_html(parts, env, figures), encoding="utf-8")
-    return written, parts
+    written["html"].write_text(_html(front, warnings, parts, env, figures), encoding="utf-8")
+    return written, front + parts
+
+
+def _summary_tables(ranking: pd.DataFrame, learned: pd.DataFrame) -> Tables:
+    """The Summary's tables, empty ones left out."""
+    out = [("Fastest backend per case", summary.fastest_table(ranking)),
+           ("Every backend, ranked", summary.ranking_table(ranking)),
+           ("Learning: backends ranked by time to the target accuracy",
+            summary.learning_table(learned))]
+    return [(title, t) for title, t in out if not t.empty]
 
 
 def _write_table_csvs(parts: list[tuple[str, pd.DataFrame]], table_dir: Path) -> None:
@@ -129,29 +163,68 @@ def _slug(title: str) -> str:
     return "-".join(words[:4])
 
 
-def _markdown(parts, env: pd.DataFrame, figures: Figures) -> str:
-    """report.md: the tables, the figures beside it by name, the environment."""
-    lines = ["# benchsuite report", ""]
+def _split(figures: Figures) -> tuple[Figures, Figures]:
+    """The Summary's figures, and the others."""
+    first = {k: v for k, v in figures.items() if k in SUMMARY_FIGURES}
+    return first, {k: v for k, v in figures.items() if k not in SUMMARY_FIGURES}
+
+
+def _markdown(front: Tables, warnings: list[str], parts: Tables, env: pd.DataFrame,
+              figures: Figures) -> str:
+    """report.md: Summary, Warnings, the details tables, the figures beside it by name, the
+    environment."""
+    top, rest = _split(figures)
+    lines = ["# benchsuite report", "", "## Summary", "", _md_cell(SUMMARY_NOTE), ""]
+    if not front:
+        lines += ["No case ran: nothing to rank.", ""]
+    for i, (title, t) in enumerate(front):
+        lines += [f"### {_md_cell(title)}", "", to_markdown(t), ""]
+        if i == 0:  # the picture of it, before the long tables
+            lines += [f"![{_md_cell(title)}]({path.name})\n" for title, path in top.values()]
+    lines += ["## Warnings", ""]
+    lines += [f"- {_md_cell(w)}" for w in warnings] or ["None: every case ran, stably."]
+    lines += ["", "## Details", ""]
     for title, t in parts:
-        lines += [f"## {_md_cell(title)}", "", to_markdown(t), ""]
-    for title, path in figures.values():
-        lines += [f"![{_md_cell(title)}]({path.name})", ""]
+        lines += [f"### {_md_cell(title)}", "", to_markdown(t), ""]
+    lines += [f"![{_md_cell(title)}]({path.name})\n" for title, path in rest.values()]
     lines += ["## Environment", "", to_markdown(env), ""]
     return "\n".join(lines)
 
 
-def _html(parts, env: pd.DataFrame, figures: Figures) -> str:
-    """index.html: the tables, the figures inlined as data URIs, the environment."""
-    body = ["<h1>benchsuite report</h1>"]
+def _figure(title: str, path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>")
+
+
+def _table(title: str, t: pd.DataFrame, level: int = 3) -> list[str]:
+    return [f"<h{level}>{html.escape(title)}</h{level}>",
+            f'<div class="scroll">{to_html(t)}</div>']
+
+
+def _html(front: Tables, warnings: list[str], parts: Tables, env: pd.DataFrame,
+          figures: Figures) -> str:
+    """index.html: as report.md, the figures inlined as data URIs; wide tables scroll inside
+    their box, never the page."""
+    top, rest = _split(figures)
+    body = ["<h1>benchsuite report</h1>", "<h2>Summary</h2>",
+            f'<p class="note">{html.escape(SUMMARY_NOTE)}</p>']
+    if not front:
+        body.append("<p>No case ran: nothing to rank.</p>")
+    for i, (title, t) in enumerate(front):
+        body += _table(title, t)
+        if i == 0:
+            body += [_figure(title, path) for title, path in top.values()]
+    body += ["<h2>Warnings</h2>", "<ul class=\"warn\">" + "".join(
+        f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>" if warnings
+        else "<p>None: every case ran, stably.</p>", "<h2>Details</h2>"]
     for title, t in parts:
-        body += [f"<h2>{html.escape(title)}</h2>", to_html(t)]
-    for title, path in figures.values():
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        body += [f"<h2>{html.escape(title)}</h2>",
-                 f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">']
-    body += ["<h2>Environment</h2>", to_html(env)]
+        body += _table(title, t)
+    body += [_figure(title, path) for title, path in rest.values()]
+    body += _table("Environment", env, 2)
     # No external resources at all: the page opens from disk, offline.
     return ("<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
             "img-src data:; style-src 'unsafe-inline'\">"
             f"<title>benchsuite report</title><style>{CSS}</style></head><body>"

@@ -5,7 +5,11 @@ phases, latency, memory, parity, harness overhead, failures). Pandas only: no fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+
+from benchsuite.units import percent, rate_ci, seconds, sig, times
 
 KEYS = ["mode", "device", "batch_size", "model"]
 
@@ -53,48 +57,58 @@ def throughput_table(df: pd.DataFrame) -> pd.DataFrame:
     ok = ok_rows(df)
     if ok.empty:
         return pd.DataFrame()
-    ok["value"] = ok.apply(lambda r: f"{r['throughput']:,.0f} [{r['ci_low']:,.0f}, "
-                                      f"{r['ci_high']:,.0f}]", axis=1)
+    ok["value"] = [rate_ci(m, lo, hi) for m, lo, hi in
+                   zip(ok["throughput"], ok["ci_low"], ok["ci_high"])]
     return ok.pivot_table(index=KEYS, columns="label", values="value", aggfunc="first")
 
 
 def speedup_table(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Throughput relative to ``baseline`` (its label), same mode/device/batch/model."""
+    """Throughput relative to ``baseline`` (its label), same mode/device/batch/model, as
+    "1.00×", "8.73×" (three figures each)."""
     ok = ok_rows(df)
     wide = ok.pivot_table(index=KEYS, columns="label", values="throughput", aggfunc="median")
     if baseline not in wide.columns:
         return pd.DataFrame()
-    return wide.div(wide[baseline], axis=0).round(3)
+    return _shown(wide.div(wide[baseline], axis=0), times)
 
 
-def _pivot(df: pd.DataFrame, value: str, scale: float = 1.0, digits: int = 3) -> pd.DataFrame:
-    """``value`` × ``scale``, model × backend (median of repeated cases), rounded."""
+def _shown(t: pd.DataFrame, fmt: Callable[[float], str]) -> pd.DataFrame:
+    """Every cell through ``fmt`` (missing cells stay empty)."""
+    return t.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else fmt(v)))
+
+
+def _pivot(df: pd.DataFrame, value: str, fmt: Callable[[float], str] = sig,
+           scale: float = 1.0) -> pd.DataFrame:
+    """``value`` × ``scale``, model × backend (median of repeated cases), shown by ``fmt``."""
     ok = ok_rows(df)
     if ok.empty or ok[value].isna().all():
         return pd.DataFrame()
     ok[value] = ok[value].astype(float) * scale
-    return ok.pivot_table(index=KEYS, columns="label", values=value,
-                          aggfunc="median").round(digits)
+    return _shown(ok.pivot_table(index=KEYS, columns="label", values=value,
+                                 aggfunc="median"), fmt)
 
 
 def phases_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Import, build, first-step and one steady step, seconds, per case."""
+    """Import, build, first step and one steady step per case, each in the unit that fits."""
     ok = ok_rows(df)
     if ok.empty:
         return pd.DataFrame()
-    ok["steady_step_s"] = ok["step_ms"] / 1000
-    cols = ["import_s", "build_s", "first_step_s", "steady_step_s"]
-    return ok.set_index(["label", *KEYS])[cols].astype(float).round(4).sort_index()
+    ok["steady step"] = ok["step_ms"] / 1000
+    cols = {"import_s": "import", "build_s": "build", "first_step_s": "first step",
+            "steady step": "steady step"}
+    t = ok.set_index(["label", *KEYS])[list(cols)].astype(float).sort_index()
+    return _shown(t.rename(columns=cols), seconds)
 
 
 def latency_table(df: pd.DataFrame) -> pd.DataFrame:
-    """p50/p90/p99 per-step latency at batch 1, ms."""
+    """p50/p90/p99 per-step latency at batch 1, in the unit that fits."""
     ok = ok_rows(df)
     ok = ok[ok["mode"] == "latency"]
     if ok.empty:
         return pd.DataFrame()
-    cols = ["latency_p50_ms", "latency_p90_ms", "latency_p99_ms"]
-    return ok.set_index(["label", "device", "model"])[cols].astype(float).round(4).sort_index()
+    cols = {"latency_p50_ms": "p50", "latency_p90_ms": "p90", "latency_p99_ms": "p99"}
+    t = ok.set_index(["label", "device", "model"])[list(cols)].astype(float) / 1000
+    return _shown(t.sort_index().rename(columns=cols), seconds)
 
 
 def overhead_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -103,9 +117,9 @@ def overhead_table(df: pd.DataFrame) -> pd.DataFrame:
     null = ok[ok["null_backend"].astype(bool)]
     if null.empty:
         return pd.DataFrame()
-    null = null.assign(us_per_step=1000 * null["step_ms"])
-    return null.pivot_table(index=["mode", "device", "batch_size"], columns="model",
-                            values="us_per_step", aggfunc="median").round(3)
+    null = null.assign(step_s=null["step_ms"] / 1000)
+    return _shown(null.pivot_table(index=["mode", "device", "batch_size"], columns="model",
+                                   values="step_s", aggfunc="median"), seconds)
 
 
 def problems_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -122,13 +136,13 @@ def tables(df: pd.DataFrame, baseline: str | None = None) -> list[tuple[str, pd.
         ("Machines", machines_table(df)),
         ("Throughput, samples/s [95% CI of the median]", throughput_table(df)),
         (f"Speed-up against {base}", speedup_table(df, base) if base else pd.DataFrame()),
-        ("Efficiency, % of the framework's own GEMM peak", _pivot(df, "efficiency", 100, 1)),
-        ("Phases, seconds (import per worker; steady = one step)", phases_table(df)),
-        ("Inference latency at batch 1, ms", latency_table(df)),
-        ("Peak RSS of the worker, MiB", _pivot(df, "peak_rss_mib", digits=0)),
+        ("Efficiency, % of the framework's own GEMM peak", _pivot(df, "efficiency", percent)),
+        ("Phases (import per worker; steady = one step)", phases_table(df)),
+        ("Inference latency at batch 1", latency_table(df)),
+        ("Peak RSS of the worker, MiB", _pivot(df, "peak_rss_mib")),
         ("Parity: largest median deviation from the float64 oracle (tolerance 1e-4)",
-         _pivot(df, "parity_max_deviation", digits=9)),
-        ("Harness overhead: the null backend's step, µs", overhead_table(df)),
+         _pivot(df, "parity_max_deviation", lambda v: f"{v:.1e}")),
+        ("Harness overhead: the null backend's step", overhead_table(df)),
         ("Failed and skipped cases", problems_table(df)),
     ]
     return [(title, t) for title, t in out if not t.empty]

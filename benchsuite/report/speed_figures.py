@@ -10,8 +10,21 @@ import numpy as np
 import pandas as pd
 
 from benchsuite.parity import TOLERANCE
+from benchsuite.report.forest import speedups
 from benchsuite.report.speed import ok_rows
-from benchsuite.report.style import drawn, palette, plt, save, set_theme, sns
+from benchsuite.report.style import (
+    MAX_PANELS,
+    MAX_ROWS,
+    captioned,
+    drawn,
+    first,
+    palette,
+    plt,
+    save,
+    set_theme,
+    sns,
+)
+from benchsuite.report.summary import speed_ranking
 
 
 def backend_colors(df: pd.DataFrame) -> dict[str, tuple]:
@@ -38,10 +51,15 @@ def _bars(ax, data: pd.DataFrame, value: str, colors, low=None, high=None) -> No
 
 def _bar_panels(data: pd.DataFrame, by: list[str], value: str, colors, title: str,
                 ylabel: str, path: Path, ci: bool = False, log: bool = False) -> Path:
-    """One panel of grouped bars per combination of ``by`` (mode, device, ...)."""
-    groups = list(data.groupby(by))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
-    for ax, (key, g) in zip(axes[0], groups):
+    """One panel of grouped bars per combination of ``by`` (mode, device, ...), four panels a
+    row, at most MAX_PANELS (the title says how many were left out)."""
+    groups, note = first(list(data.groupby(by)), MAX_PANELS, "panels")
+    cols = min(len(groups), 4)
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax, (key, g) in zip(axes.flat, groups):
         _bars(ax, g, value, colors, *(("ci_low", "ci_high") if ci else ()))
         if log:
             ax.set_yscale("log")
@@ -49,7 +67,7 @@ def _bar_panels(data: pd.DataFrame, by: list[str], value: str, colors, title: st
                                for k, v in zip(by, key)))
         ax.set_ylabel(ylabel)
     axes[0][0].legend(title="backend")
-    fig.suptitle(title)
+    fig.suptitle(title + note)
     return save(fig, path)
 
 
@@ -72,11 +90,18 @@ def scaling(df: pd.DataFrame, path: Path, colors) -> Path | None:
     if ok.empty:
         return None
     ok = ok.groupby(["label", "model", "mode", "batch_size"], as_index=False)["throughput"].median()
+    ok, note = _some(ok, "model", MAX_PANELS // max(ok["mode"].nunique(), 1), "models")
     grid = sns.relplot(data=ok, x="batch_size", y="throughput", hue="label", col="model",
                        row="mode", kind="line", marker="o", palette=colors,
                        facet_kws={"sharey": False}, height=3, aspect=1.2)
-    return _finish_grid(grid, ("batch size (log)", "samples/s (log)"), "Batch-size scaling",
-                        path, xscale="log", yscale="log")
+    return _finish_grid(grid, ("batch size (log)", "samples/s (log)"),
+                        "Batch-size scaling" + note, path, xscale="log", yscale="log")
+
+
+def _some(data: pd.DataFrame, column: str, limit: int, what: str) -> tuple[pd.DataFrame, str]:
+    """Rows of the first ``limit`` values of ``column`` (a facet per value), and the note."""
+    kept, note = first(list(dict.fromkeys(data[column])), max(limit, 1), what)
+    return data[data[column].isin(kept)], note
 
 
 def _finish_grid(grid, axis_labels: tuple[str, str], title: str, path: Path, y: float = 1.02,
@@ -101,11 +126,12 @@ def latency(df: pd.DataFrame, path: Path, colors) -> Path | None:
         return None
     # Several runs of a case: the median of each percentile, so each curve stays monotonic.
     data = pd.DataFrame(rows).groupby(["label", "model", "p"], as_index=False)["ms"].median()
+    data, note = _some(data, "model", MAX_PANELS, "models")
     grid = sns.relplot(data=data, x="ms", y="p", hue="label", col="model", kind="line",
                        palette=colors, facet_kws={"sharex": False}, height=3, aspect=1.2,
                        sort=False, estimator=None)
     return _finish_grid(grid, ("latency per step, ms (log)", "fraction of steps"),
-                        "Inference latency at batch 1 (distribution)", path, y=1.04,
+                        "Inference latency at batch 1 (distribution)" + note, path, y=1.04,
                         xscale="log")
 
 
@@ -118,11 +144,13 @@ def phases(df: pd.DataFrame, path: Path, colors) -> Path | None:
     ok = ok.assign(steady_s=ok["step_ms"] / 1000, case=ok["label"] + " " + ok["model"]
                    + " b" + ok["batch_size"].astype(str))
     parts = ["import_s", "build_s", "first_step_s", "steady_s"]
-    data = ok.groupby("case")[parts].median().astype(float).fillna(0).sort_index(ascending=False)
+    data = ok.groupby("case")[parts].median().astype(float).fillna(0).sort_index()
+    kept, note = first(list(data.index), MAX_ROWS, "cases")
+    data = data.loc[kept].iloc[::-1]  # the first case on top
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(data) + 1.5))
     data.plot.barh(stacked=True, ax=ax, color=sns.color_palette("muted", len(parts)))
     ax.set_xlabel("seconds")
-    ax.set_title("Phases of a training case: import, build, first step, one steady step")
+    ax.set_title("Phases of a training case: import, build, first step, one steady step" + note)
     return save(fig, path)
 
 
@@ -156,15 +184,21 @@ def parity_plot(df: pd.DataFrame, path: Path, colors) -> Path | None:
     return save(fig, path)
 
 
-def write_all(df: pd.DataFrame, out_dir: Path) -> dict[str, tuple[str, Path]]:
-    """Every figure the data supports: name → (title, PNG path)."""
+def write_all(df: pd.DataFrame, out_dir: Path, machine: str | None = None,
+              ranking: pd.DataFrame | None = None) -> dict[str, tuple[str, Path]]:
+    """Every figure the data supports: name → (title, PNG path); each captioned with the
+    ``machine`` it ran on. ``ranking``: ``summary.speed_ranking(df)``, if already computed."""
+    ranking = speed_ranking(df) if ranking is None else ranking
     set_theme()
     c = backend_colors(df)
-    return drawn({
-        "throughput": ("Throughput", throughput(df, out_dir / "throughput.png", c)),
-        "scaling": ("Batch-size scaling", scaling(df, out_dir / "scaling.png", c)),
-        "latency": ("Latency distribution", latency(df, out_dir / "latency.png", c)),
-        "phases": ("Phases", phases(df, out_dir / "phases.png", c)),
-        "efficiency": ("Efficiency", efficiency(df, out_dir / "efficiency.png", c)),
-        "parity": ("Parity", parity_plot(df, out_dir / "parity.png", c)),
-    })
+    with captioned(machine):
+        return drawn({
+            "speedups": ("How much faster the fastest backend is, per case (95% CI)",
+                         speedups(ranking, out_dir / "speedups.png")),
+            "throughput": ("Throughput", throughput(df, out_dir / "throughput.png", c)),
+            "scaling": ("Batch-size scaling", scaling(df, out_dir / "scaling.png", c)),
+            "latency": ("Latency distribution", latency(df, out_dir / "latency.png", c)),
+            "phases": ("Phases", phases(df, out_dir / "phases.png", c)),
+            "efficiency": ("Efficiency", efficiency(df, out_dir / "efficiency.png", c)),
+            "parity": ("Parity", parity_plot(df, out_dir / "parity.png", c)),
+        })
