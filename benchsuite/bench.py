@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchsuite import data, measure, parity
+from benchsuite import contention, data, measure, parity
 from benchsuite.backend import Backend
 from benchsuite.cases import Case, Settings, base_record
 from benchsuite.execution.worker import Session
@@ -131,13 +131,15 @@ def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, 
     if case.mode == "latency":
         warm = measure.warm_up(step, sync, after_step=check)
         n = max(1, math.ceil(settings.min_time / max(warm.step_s, 1e-9)))
-        groups = measure.step_latencies(step, sync, n, settings.repeats, after_repeat=check)
+        groups, usage = measure.step_latencies(step, sync, n, settings.repeats,
+                                               after_repeat=check)
         throughput = [len(g) * case.batch_size / sum(g) for g in groups]
         out["latency"] = measure.latency_summary([t for g in groups for t in g])
     else:
         timing = measure.measure(step, sync, case.batch_size, settings.repeats,
                                  settings.min_time, after_repeat=check)
         warm, n, throughput = timing.warmup, timing.steps_per_repeat, timing.throughput
+        usage = timing.usage
     summary = measure.summarize(throughput)
     flops = case.spec.flops()
     per_sample = (flops.train if train else flops.forward) if backend.computes else None
@@ -149,6 +151,7 @@ def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, 
         "phases": {"build_s": build_s, "first_step_s": warm.first_step_s,
                    "warmup_steps": warm.steps, "steps_per_repeat": n,
                    "steady_step_s": case.batch_size / summary["median"]},
+        "contention": contention.summary(usage, settings.repeats),
         "memory": {"peak_rss_mib": _mib(measure.peak_rss_bytes()),
                    "peak_device_mib": _mib(backend.peak_memory(case.device))},
     })
