@@ -18,12 +18,13 @@ factory of a context manager with ``start(i, job)`` and ``done(i, job, record)``
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchsuite import cases, learning, recording
+from benchsuite import cases, contention, learning, recording
 from benchsuite.cases import Settings
 from benchsuite.errors import Interrupted, UsageError
 from benchsuite.execution.pool import local_executor
@@ -32,6 +33,9 @@ from benchsuite.plugins import Registry, load_registry
 
 __all__ = ["LearnSettings", "Outcome", "Settings", "check_plugin", "compare", "export",
            "report", "run", "schema", "train", "verify"]
+
+
+log = logging.getLogger("benchsuite")
 
 
 @dataclass
@@ -79,6 +83,10 @@ def run(settings: Settings | None = None, *, output: Path | str = "results",
         jobs = cases.plan(registry, settings)
         doc = recording.new_document(settings.to_dict())
         path = recording.output_path(Path(output), doc)
+    if settings.executor == "local":  # a Ray cluster's nodes are not this machine
+        doc["idle_check"] = contention.idle_check()
+        if warning := contention.idle_warning(doc["idle_check"]):
+            log.warning(warning)
     executor = _executor(registry, settings, doc, threads_from_node)
     _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
     # A lost case that was retried on another node has that retry's row to speak for it.

@@ -29,7 +29,8 @@ try:
 except ImportError:  # pragma: no cover - psutil is a dependency; other platforms degrade
     psutil = None
 
-__all__ = ["OTHERS_CORES", "STEAL_CORES", "Reading", "Usage", "busy_now", "read", "summary",
+__all__ = ["OTHERS_CORES", "STEAL_CORES", "Reading", "Usage", "idle_check", "idle_warning", "read",
+           "summary",
            "timed_clean", "usage"]
 
 #: A repeat is contended when other processes kept more than this many cores busy on average
@@ -107,11 +108,33 @@ def usage(before: Reading | None, after: Reading | None) -> Usage | None:
     return Usage(wall, others_cores, steal_cores, own / wall, contended)
 
 
-def busy_now(seconds: float = 0.5) -> Usage | None:
-    """Sample the machine for ``seconds`` (the idle check before a run)."""
+IDLE_CHECK_S = 0.5
+
+
+def idle_check(seconds: float = IDLE_CHECK_S) -> dict[str, Any] | None:
+    """Sample the machine for ``seconds`` before a run (this process sleeps, so everything
+    busy is someone else): the document's ``idle_check`` block, or None without counters."""
     before = read()
+    if before is None:
+        return None
     time.sleep(seconds)
-    return usage(before, read())
+    used = usage(before, read())
+    if used is None:  # pragma: no cover - the counters vanished in between
+        return None
+    return {"busy": used.contended, "seconds": round(used.wall_s, 3),
+            "others_cores": round(used.others_cores, 3),
+            "steal_cores": round(used.steal_cores, 3)}
+
+
+def idle_warning(check: dict[str, Any] | None) -> str | None:
+    """The line to warn with when the idle check found the machine busy."""
+    if not check or not check["busy"]:
+        return None
+    cores = psutil.cpu_count() if psutil is not None else None
+    return (f"the machine is busy before the run: other processes kept "
+            f"{check['others_cores']:.2f} of {cores} cores busy (steal "
+            f"{check['steal_cores']:.2f}); repeats taken while it stays busy are re-run, and "
+            "cases that cannot get clean repeats are marked contended")
 
 
 def timed_clean(run_once: Callable[[], T], repeats: int,

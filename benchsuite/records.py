@@ -154,6 +154,16 @@ class TrainingRecord(_TrainingRequired, total=False):
 
 # -- the document ------------------------------------------------------------------------------
 
+class IdleCheck(TypedDict):
+    """The machine sampled before a local run: mean cores other processes (and the
+    hypervisor) kept busy over ``seconds``; ``busy``: above the contention threshold."""
+
+    busy: bool
+    seconds: float
+    others_cores: float
+    steal_cores: float
+
+
 class _RunDocumentRequired(TypedDict):
     schema_version: int
     run_id: str
@@ -177,6 +187,7 @@ class RunDocument(_RunDocumentRequired, total=False):
     resumed: list[str]
     executor: Executor
     nodes: dict[str, Node]
+    idle_check: IdleCheck | None
 
 
 # -- constructors: the writers start every record from these -----------------------------------

@@ -111,3 +111,31 @@ def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_proces
     record = bench.run_case(Session(registry.backend("numpy"), registry, {}), case, settings)
     assert record["status"] == "ok", record["error"]
     assert record["contention"]["contended"] is True, record["contention"]
+
+
+def test_a_run_on_a_busy_machine_warns_first_and_records_its_idle_check(busy_process, tmp_path,
+                                                                        caplog):
+    from benchsuite import api
+    from benchsuite.cases import Settings
+
+    settings = Settings(backends=["null"], models=[("logreg", {})], modes=("infer",),
+                        batch_sizes=(8,), repeats=2, min_time=0.01, parity=False,
+                        isolate=False)
+    with caplog.at_level("WARNING", logger="benchsuite"):
+        outcome = api.run(settings, output=tmp_path)
+    check = outcome.document["idle_check"]
+    assert check["busy"] is True and check["others_cores"] > 0.5, check
+    assert "the machine is busy before the run: other processes kept" in caplog.text
+
+
+def test_detection_off_means_no_idle_check_and_no_block(monkeypatch, tmp_path):
+    from benchsuite import api
+    from benchsuite.cases import Settings
+
+    monkeypatch.setenv("BENCHSUITE_CONTENTION", "off")
+    settings = Settings(backends=["null"], models=[("logreg", {})], modes=("infer",),
+                        batch_sizes=(8,), repeats=2, min_time=0.01, parity=False,
+                        isolate=False)
+    doc = api.run(settings, output=tmp_path).document
+    assert doc["idle_check"] is None
+    assert doc["cases"][0]["status"] == "ok" and doc["cases"][0]["contention"] is None
