@@ -20,8 +20,8 @@ import numpy as np
 from benchsuite import contention
 from benchsuite.stats import latency_summary, summarize
 
-__all__ = ["Timing", "WarmUp", "gemm_gflops", "latency_summary", "measure", "peak_rss_bytes",
-           "reset_peak_rss", "step_latencies", "summarize", "timed", "timed_repeats", "warm_up"]
+__all__ = ["Timing", "WarmUp", "gemm_gflops", "latency_summary", "measure", "one_repeat",
+           "peak_rss_bytes", "reset_peak_rss", "summarize", "timed", "timed_repeats", "warm_up"]
 
 
 @dataclass
@@ -92,6 +92,16 @@ def measure(
     return timing
 
 
+def one_repeat(step: Callable[[], object], sync: Callable[[], None], batch_size: int,
+               steps: int) -> float:
+    """Throughput (samples/s) of ``steps`` steps run back to back, then one synchronize."""
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return steps * batch_size / (time.perf_counter() - t0)
+
+
 def timed_repeats(step: Callable[[], object], sync: Callable[[], None], batch_size: int,
                   steps: int, repeats: int,
                   after_repeat: Callable[[], None] | None = None,
@@ -100,28 +110,10 @@ def timed_repeats(step: Callable[[], object], sync: Callable[[], None], batch_si
     a contended run replaced by another (bounded: :func:`contention.timed_clean`); and the
     contention of every run taken."""
     def once() -> float:
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        sample = steps * batch_size / (time.perf_counter() - t0)
+        sample = one_repeat(step, sync, batch_size, steps)
         if after_repeat is not None:
             after_repeat()
         return sample
-
-    return contention.timed_clean(once, repeats)
-
-
-def step_latencies(step: Callable[[], object], sync: Callable[[], None], steps: int,
-                   repeats: int, after_repeat: Callable[[], None] | None = None,
-                   ) -> tuple[list[list[float]], list[contention.Usage | None]]:
-    """Seconds of every single step (each synchronized), ``repeats`` groups of ``steps``
-    (a contended group replaced, as in :func:`timed_repeats`), and every group's contention."""
-    def once() -> list[float]:
-        group = [timed(step, sync) for _ in range(steps)]
-        if after_repeat is not None:
-            after_repeat()
-        return group
 
     return contention.timed_clean(once, repeats)
 
