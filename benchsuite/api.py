@@ -27,7 +27,8 @@ from typing import Any
 from benchsuite import cases, contention, learning, recording
 from benchsuite.cases import Settings
 from benchsuite.errors import Interrupted, UsageError
-from benchsuite.execution.pool import local_executor
+from benchsuite.execution.pool import WorkerPool, local_executor, recorder
+from benchsuite.interleave import InterleavedExecutor
 from benchsuite.learning import LearnSettings
 from benchsuite.plugins import Registry, load_registry
 
@@ -102,7 +103,7 @@ def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
 
         return RayExecutor(registry, settings.worker_settings(), doc, settings.placement,
                            settings.ray_address, threads_from_node, cases.done_on_node(doc))
-    return local_executor(registry, settings.worker_settings(), doc)
+    return InterleavedExecutor(WorkerPool(registry, settings.worker_settings(), recorder(doc)))
 
 
 def train(settings: LearnSettings | None = None, *, output: Path | str = "results",

@@ -202,3 +202,52 @@ class LiveCase:
 
 def _mib(n: int | None) -> float | None:
     return None if n is None else round(n / 2**20, 1)
+
+
+# -- in turns: job functions for :mod:`benchsuite.interleave` ---------------------------------
+
+def start_case(session: Session, case: Case, settings: Settings) -> dict[str, Any] | None:
+    """Build and warm ``case`` and keep it live in this worker: None, or the finished record
+    of a case that was skipped or failed before its first repeat."""
+    record, live = _start(session, case, settings)
+    if live is None:
+        return record
+    session.cache[("live", case.key())] = (record, live, [])
+    return None
+
+
+def repeat_case(session: Session, key: tuple) -> contention.Usage | str | None:
+    """One timed repeat of the live case ``key``, its value kept here: what other processes
+    took meanwhile (None: no counters), or ``"failed"`` (the record says why)."""
+    record, live, taken = _live(session, key)
+    try:
+        before = contention.read()
+        taken.append(live.repeat())
+        return contention.usage(before, contention.read())
+    except Exception as exc:
+        _failed(record, exc)
+        return "failed"
+
+
+def finish_case(session: Session, key: tuple, keep: list[int],
+                block: dict[str, Any] | None, pairing: dict[str, Any]) -> dict[str, Any]:
+    """The record of the live case ``key`` (then dropped): the repeats of rounds ``keep``,
+    the contention ``block`` of the rounds, and how it was paired with the other cases."""
+    record, live, taken = _live(session, key)
+    del session.cache[("live", key)]
+    if record["status"] not in ("ok", "skipped"):
+        return record
+    try:
+        record = _finish(session, record, live, [taken[r] for r in keep], block)
+        record["interleaving"] = dict(pairing, rounds=list(keep))
+        return record
+    except Exception as exc:
+        return _failed(record, exc)
+
+
+def _live(session: Session, key: tuple) -> tuple[dict[str, Any], LiveCase, list[Any]]:
+    try:
+        return session.cache[("live", key)]
+    except KeyError:
+        raise RuntimeError("this worker was restarted after another case in it died, and the "
+                           "case it was measuring was lost with it") from None

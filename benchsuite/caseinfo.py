@@ -98,3 +98,13 @@ class Parity(_ParityRequired, total=False):
     steps: int
     batch_size: int
     seeds: int
+
+
+class Interleaving(TypedDict):
+    """How a case's repeats were taken in turns with its contestants (the cases of the run
+    that differ only in backend or variant): the ``group`` they share, how many there were,
+    and the round of each sample (samples of one round pair up across the group)."""
+
+    group: str
+    contestants: int
+    rounds: list[int]

@@ -29,6 +29,7 @@ from typing import Any, TypedDict, cast
 from benchsuite.caseinfo import (  # noqa: F401 - re-exported: every record type is here
     Contention,
     ContentionThreshold,
+    Interleaving,
     Latency,
     Memory,
     Parity,
@@ -95,6 +96,7 @@ class CaseRecord(_CaseRequired, total=False):
     phases: Phases
     memory: Memory
     contention: Contention | None
+    interleaving: Interleaving
     latency: Latency
     parity: Parity
     final_loss: float
