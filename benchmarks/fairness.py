@@ -214,7 +214,7 @@ def worker(framework, models, batch_sizes, threads, rounds, repeats, min_time, c
             ratios, order = [], list(steps)
             for _ in range(rounds):
                 order.reverse()  # A B, B A, A B, ...: neither side always goes first
-                got = {k: measure.timed_repeats(steps[k], sync, bs, n_steps[k], repeats)
+                got = {k: measure.timed_repeats(steps[k], sync, bs, n_steps[k], repeats)[0]
                        for k in order}
                 for k, v in got.items():
                     samples[k] += v

@@ -18,21 +18,26 @@ factory of a context manager with ``start(i, job)`` and ``done(i, job, record)``
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchsuite import cases, learning, recording
+from benchsuite import cases, contention, learning, recording
 from benchsuite.cases import Settings
 from benchsuite.errors import Interrupted, UsageError
-from benchsuite.execution.pool import local_executor
+from benchsuite.execution.pool import WorkerPool, local_executor, recorder
+from benchsuite.interleave import InterleavedExecutor
 from benchsuite.learning import LearnSettings
 from benchsuite.plugins import Registry, load_registry
 from benchsuite.values import check_number
 
 __all__ = ["LearnSettings", "Outcome", "Settings", "check_plugin", "compare", "export",
            "report", "run", "schema", "train", "verify"]
+
+
+log = logging.getLogger("benchsuite")
 
 
 @dataclass
@@ -83,6 +88,10 @@ def run(settings: Settings | None = None, *, output: Path | str = "results",
             doc = recording.new_document(settings.to_dict(), backends=_backends(registry, jobs))
             path = recording.output_path(Path(output), doc)
             owned.enter_context(recording.claim(path))
+        if settings.executor == "local":  # a Ray cluster's nodes are not this machine
+            doc["idle_check"] = contention.idle_check()
+            if warning := contention.idle_warning(doc["idle_check"]):
+                log.warning(warning)
         executor = _executor(registry, settings, doc, threads_from_node)
         _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
     # A lost case that was retried on another node has that retry's row to speak for it.
@@ -103,7 +112,7 @@ def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
 
         return RayExecutor(registry, settings.worker_settings(), doc, settings.placement,
                            settings.ray_address, threads_from_node, cases.done_on_node(doc))
-    return local_executor(registry, settings.worker_settings(), doc)
+    return InterleavedExecutor(WorkerPool(registry, settings.worker_settings(), recorder(doc)))
 
 
 def train(settings: LearnSettings | None = None, *, output: Path | str = "results",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchsuite import data, measure, parity
+from benchsuite import contention, data, measure, parity
 from benchsuite.backend import Backend
 from benchsuite.cases import Case, Settings, base_record
 from benchsuite.execution.worker import Session, error_text, traceback_tail
@@ -52,25 +52,51 @@ def classify(exc: BaseException) -> str:
 def run_case(session: Session, case: Case, settings: Settings) -> dict[str, Any]:
     """A job function: measure one case in this worker. Whatever the backend does wrong
     becomes the row's status and error."""
+    record, live = _start(session, case, settings)
+    if live is None:
+        return record
+    try:
+        values, usage = contention.timed_clean(live.repeat, settings.repeats)
+        return _finish(session, record, live, values, contention.summary(usage,
+                                                                         settings.repeats))
+    except Exception as exc:
+        return _failed(record, exc)
+
+
+def _start(session: Session, case: Case, settings: Settings
+           ) -> tuple[dict[str, Any], LiveCase | None]:
+    """The case's record, and the case built and warm (None: skipped, or failed already)."""
     backend = session.backend
     record = base_record(case, backend.version(), settings)
     if not backend.computes:
         record["null_backend"] = True
     if case.skip_reason:
-        return record
+        return record, None
     try:
         reference = parity.reference_of(session)
         if reference is not None and settings.parity and backend.computes:
             record["parity"] = _quick_parity(case, backend, reference, session.cache, settings)
-        record.update(measure_case(case, backend, settings))
-        record["status"], record["error"] = "ok", None
-        record["phases"]["import_s"] = session.info.get("import_s")
-        peak = _peak(backend, case.device, session.cache, settings)
-        if peak and record["gflops"]:
-            record["peak_gflops"] = peak
-            record["efficiency"] = record["gflops"] / peak
+        return record, LiveCase(case, backend, settings)
     except Exception as exc:
-        record.update(failure(exc))
+        return _failed(record, exc), None
+
+
+def _finish(session: Session, record: dict[str, Any], live: LiveCase, values: list[Any],
+            block: dict[str, Any] | None) -> dict[str, Any]:
+    """The record of a measured case: its repeats' ``values`` summarised, the GEMM peak."""
+    record.update(live.result(values))
+    record["contention"] = block
+    record["status"], record["error"] = "ok", None
+    record["phases"]["import_s"] = session.info.get("import_s")
+    peak = _peak(live.backend, live.case.device, session.cache, live.settings)
+    if peak and record["gflops"]:
+        record["peak_gflops"] = peak
+        record["efficiency"] = record["gflops"] / peak
+    return record
+
+
+def _failed(record: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    record.update(failure(exc))
     return record
 
 
@@ -103,65 +129,131 @@ def _quick_parity(case, backend, reference, cache: dict, settings) -> dict[str, 
     return cache[key]
 
 
-def measure_case(case: Case, backend: Backend, settings: Settings) -> dict[str, Any]:
-    measure.reset_peak_rss()
-    backend.reset_peak_memory(case.device)
-    t0 = time.perf_counter()
-    model = backend.build(case.spec, case.device, settings.optimizer, case.variant)
-    model.set_weights(case.spec.init_weights(settings.seed))
-    backend.synchronize(case.device)
-    build_s = time.perf_counter() - t0
-    staged = [model.stage(x, y) for x, y in case_batches(case, settings)]
-    feed = itertools.cycle(staged)
-    last: list[Any] = [None]
-    count, checked = [0], [0]
-    train = case.mode == "train"
+class LiveCase:
+    """A case built, its weights loaded, its batches staged and its steps warm, taking timed
+    repeats on demand (one after another, or in turns with other backends' cases)."""
 
-    def step() -> None:
-        count[0] += 1
-        last[0] = model.train_step(*next(feed)) if train else model.predict(next(feed)[0])
-
-    def check() -> None:
-        value = model.to_numpy(last[0])
-        if not np.all(np.isfinite(value)):
-            what = "loss" if train else "logits"
-            first = checked[0] + 1  # every warm-up step is checked; a repeat as a whole
-            where = f"step {first}" if first == count[0] else f"a step in {first}..{count[0]}"
-            raise NonFinite(f"{what} became NaN/inf at {where}")
-        checked[0] = count[0]
-
-    def sync() -> None:
+    def __init__(self, case: Case, backend: Backend, settings: Settings) -> None:
+        self.case, self.backend, self.settings = case, backend, settings
+        measure.reset_peak_rss()
+        backend.reset_peak_memory(case.device)
+        t0 = time.perf_counter()
+        self.model = backend.build(case.spec, case.device, settings.optimizer, case.variant)
+        self.model.set_weights(case.spec.init_weights(settings.seed))
         backend.synchronize(case.device)
+        self.build_s = time.perf_counter() - t0
+        self.feed = itertools.cycle([self.model.stage(x, y)
+                                     for x, y in case_batches(case, settings)])
+        self.last: Any = None
+        self.count = self.checked = 0
+        self.train = case.mode == "train"
+        self.warm = measure.warm_up(self.step, self.sync, after_step=self.check)
+        self.steps = max(1, math.ceil(settings.min_time / max(self.warm.step_s, 1e-9)))
 
-    out: dict[str, Any] = {}
-    if case.mode == "latency":
-        warm = measure.warm_up(step, sync, after_step=check)
-        n = max(1, math.ceil(settings.min_time / max(warm.step_s, 1e-9)))
-        groups = measure.step_latencies(step, sync, n, settings.repeats, after_repeat=check)
-        throughput = [len(g) * case.batch_size / sum(g) for g in groups]
-        out["latency"] = measure.latency_summary([t for g in groups for t in g])
-    else:
-        timing = measure.measure(step, sync, case.batch_size, settings.repeats,
-                                 settings.min_time, after_repeat=check)
-        warm, n, throughput = timing.warmup, timing.steps_per_repeat, timing.throughput
-    summary = measure.summarize(throughput)
-    flops = case.spec.flops()
-    per_sample = (flops.train if train else flops.forward) if backend.computes else None
-    out.update({
-        "throughput": summary,
-        "step_ms": 1000 * case.batch_size / summary["median"],
-        "flops_per_sample": per_sample,
-        "gflops": per_sample * summary["median"] / 1e9 if per_sample else None,
-        "phases": {"build_s": build_s, "first_step_s": warm.first_step_s,
-                   "warmup_steps": warm.steps, "steps_per_repeat": n,
-                   "steady_step_s": case.batch_size / summary["median"]},
-        "memory": {"peak_rss_mib": _mib(measure.peak_rss_bytes()),
-                   "peak_device_mib": _mib(backend.peak_memory(case.device))},
-    })
-    if train:
-        out["final_loss"] = float(model.to_numpy(last[0]))
-    return out
+    def step(self) -> None:
+        self.count += 1
+        batch = next(self.feed)
+        self.last = self.model.train_step(*batch) if self.train else self.model.predict(batch[0])
+
+    def sync(self) -> None:
+        self.backend.synchronize(self.case.device)
+
+    def check(self) -> None:
+        value = self.model.to_numpy(self.last)
+        if not np.all(np.isfinite(value)):
+            what = "loss" if self.train else "logits"
+            first = self.checked + 1  # every warm-up step is checked; a repeat as a whole
+            where = (f"step {first}" if first == self.count
+                     else f"a step in {first}..{self.count}")
+            raise NonFinite(f"{what} became NaN/inf at {where}")
+        self.checked = self.count
+
+    def repeat(self) -> Any:
+        """One timed repeat: a throughput sample (samples/s), or in latency mode the seconds
+        of each of its steps; its loss (or logits) checked after, outside the timing."""
+        if self.case.mode == "latency":
+            value: Any = [measure.timed(self.step, self.sync) for _ in range(self.steps)]
+        else:
+            value = measure.one_repeat(self.step, self.sync, self.case.batch_size, self.steps)
+        self.check()
+        return value
+
+    def result(self, values: list[Any]) -> dict[str, Any]:
+        """The measurement fields of the record, from the kept repeats' values."""
+        case, out = self.case, {}
+        if case.mode == "latency":
+            throughput = [len(g) * case.batch_size / sum(g) for g in values]
+            out["latency"] = measure.latency_summary([t for g in values for t in g])
+        else:
+            throughput = values
+        summary = measure.summarize(throughput)
+        flops = case.spec.flops()
+        computes = self.backend.computes
+        per_sample = (flops.train if self.train else flops.forward) if computes else None
+        out.update({
+            "throughput": summary,
+            "step_ms": 1000 * case.batch_size / summary["median"],
+            "flops_per_sample": per_sample,
+            "gflops": per_sample * summary["median"] / 1e9 if per_sample else None,
+            "phases": {"build_s": self.build_s, "first_step_s": self.warm.first_step_s,
+                       "warmup_steps": self.warm.steps, "steps_per_repeat": self.steps,
+                       "steady_step_s": case.batch_size / summary["median"]},
+            "memory": {"peak_rss_mib": _mib(measure.peak_rss_bytes()),
+                       "peak_device_mib": _mib(self.backend.peak_memory(case.device))},
+        })
+        if self.train:
+            out["final_loss"] = float(self.model.to_numpy(self.last))
+        return out
 
 
 def _mib(n: int | None) -> float | None:
     return None if n is None else round(n / 2**20, 1)
+
+
+# -- in turns: job functions for :mod:`benchsuite.interleave` ---------------------------------
+
+def start_case(session: Session, case: Case, settings: Settings) -> dict[str, Any] | None:
+    """Build and warm ``case`` and keep it live in this worker: None, or the finished record
+    of a case that was skipped or failed before its first repeat."""
+    record, live = _start(session, case, settings)
+    if live is None:
+        return record
+    session.cache[("live", case.key())] = (record, live, [])
+    return None
+
+
+def repeat_case(session: Session, key: tuple) -> contention.Usage | str | None:
+    """One timed repeat of the live case ``key``, its value kept here: what other processes
+    took meanwhile (None: no counters), or ``"failed"`` (the record says why)."""
+    record, live, taken = _live(session, key)
+    try:
+        before = contention.read()
+        taken.append(live.repeat())
+        return contention.usage(before, contention.read())
+    except Exception as exc:
+        _failed(record, exc)
+        return "failed"
+
+
+def finish_case(session: Session, key: tuple, keep: list[int],
+                block: dict[str, Any] | None, pairing: dict[str, Any]) -> dict[str, Any]:
+    """The record of the live case ``key`` (then dropped): the repeats of rounds ``keep``,
+    the contention ``block`` of the rounds, and how it was paired with the other cases."""
+    record, live, taken = _live(session, key)
+    del session.cache[("live", key)]
+    if record["status"] not in ("ok", "skipped"):
+        return record
+    try:
+        record = _finish(session, record, live, [taken[r] for r in keep], block)
+        record["interleaving"] = dict(pairing, rounds=list(keep))
+        return record
+    except Exception as exc:
+        return _failed(record, exc)
+
+
+def _live(session: Session, key: tuple) -> tuple[dict[str, Any], LiveCase, list[Any]]:
+    try:
+        return session.cache[("live", key)]
+    except KeyError:
+        raise RuntimeError("this worker was restarted after another case in it died, and the "
+                           "case it was measuring was lost with it") from None

@@ -5,7 +5,9 @@ device, batch size) the ratio NEW/BASE of the median throughputs gets a bootstra
 (resampling each side's raw samples) and a Mann-Whitney U test on the raw samples. The verdict
 is ``faster``/``slower`` only when the difference is both significant (p < 0.05) and larger
 than the threshold; otherwise ``same``. Cases on one side only are ``missing``/``new``; a case
-that was ok in BASE and is not in NEW is ``failed``. The default threshold follows the noise the
+that was ok in BASE and is not in NEW is ``failed``. A case measured under contention on
+either side (other processes took the CPU in more repeats than could be re-run) gets no
+verdict: ``contended``. The default threshold follows the noise the
 two runs measured (like asv's factor): max(5%, 2 × the median CV of their cases).
 """
 
@@ -105,6 +107,11 @@ def _row(key, b, n, thr: float) -> dict[str, Any]:
     if n["status"] != "ok":
         return {**row, "base": b["throughput"], "verdict": "failed",
                 "error": f"{n['status']}: {n['error']}"}
+    if b.get("contended") or n.get("contended"):
+        sides = " and ".join(name for name, r in (("BASE", b), ("NEW", n)) if r.get("contended"))
+        return {**row, "base": b["throughput"], "new": n["throughput"],
+                "ratio": n["throughput"] / b["throughput"], "verdict": "contended",
+                "error": f"measured under contention in {sides}: no verdict"}
     lo, hi = ratio_ci(b["samples"], n["samples"])
     p = p_value(b["samples"], n["samples"])
     ratio = n["throughput"] / b["throughput"]

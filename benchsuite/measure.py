@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchsuite import contention
 from benchsuite.stats import latency_summary, summarize
 
-__all__ = ["Timing", "WarmUp", "gemm_gflops", "latency_summary", "measure", "peak_rss_bytes",
-           "reset_peak_rss", "step_latencies", "summarize", "timed", "timed_repeats", "warm_up"]
+__all__ = ["Timing", "WarmUp", "gemm_gflops", "latency_summary", "measure", "one_repeat",
+           "peak_rss_bytes", "reset_peak_rss", "summarize", "timed", "timed_repeats", "warm_up"]
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Timing:
     warmup: WarmUp
     steps_per_repeat: int
     throughput: list[float] = field(default_factory=list)  # samples/s, one per repeat
+    #: the CPU the machine's other processes took during every repeat taken (re-runs included)
+    usage: list[contention.Usage | None] = field(default_factory=list)
 
 
 def timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
@@ -84,36 +87,35 @@ def measure(
     warm = warm_up(step, sync, after_step=after_repeat)
     steps = max(1, math.ceil(min_time / max(warm.step_s, 1e-9)))
     timing = Timing(warm, steps)
-    timing.throughput = timed_repeats(step, sync, batch_size, steps, repeats, after_repeat)
+    timing.throughput, timing.usage = timed_repeats(step, sync, batch_size, steps, repeats,
+                                                    after_repeat)
     return timing
+
+
+def one_repeat(step: Callable[[], object], sync: Callable[[], None], batch_size: int,
+               steps: int) -> float:
+    """Throughput (samples/s) of ``steps`` steps run back to back, then one synchronize."""
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return steps * batch_size / (time.perf_counter() - t0)
 
 
 def timed_repeats(step: Callable[[], object], sync: Callable[[], None], batch_size: int,
                   steps: int, repeats: int,
-                  after_repeat: Callable[[], None] | None = None) -> list[float]:
-    """Throughput (samples/s) of ``repeats`` timed runs of ``steps`` steps each (warm already)."""
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        out.append(steps * batch_size / (time.perf_counter() - t0))
+                  after_repeat: Callable[[], None] | None = None,
+                  ) -> tuple[list[float], list[contention.Usage | None]]:
+    """Throughput (samples/s) of ``repeats`` timed runs of ``steps`` steps each (warm already),
+    a contended run replaced by another (bounded: :func:`contention.timed_clean`); and the
+    contention of every run taken."""
+    def once() -> float:
+        sample = one_repeat(step, sync, batch_size, steps)
         if after_repeat is not None:
             after_repeat()
-    return out
+        return sample
 
-
-def step_latencies(step: Callable[[], object], sync: Callable[[], None], steps: int,
-                   repeats: int,
-                   after_repeat: Callable[[], None] | None = None) -> list[list[float]]:
-    """Seconds of every single step (each synchronized), ``repeats`` groups of ``steps``."""
-    groups = []
-    for _ in range(repeats):
-        groups.append([timed(step, sync) for _ in range(steps)])
-        if after_repeat is not None:
-            after_repeat()
-    return groups
+    return contention.timed_clean(once, repeats)
 
 
 # -- memory ----------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ rest are optional. :data:`CASE_KEYS`, :data:`THROUGHPUT_KEYS` and :data:`LEARNIN
 smaller sets that loading a file checks: what the readers index without a default.
 
 This module sits low in the layering (worker processes import it): it imports nothing from
-benchsuite but :mod:`benchsuite.runinfo` (the document's settings, environment and nodes, a
-leaf split off to keep both modules short; its names are re-exported here), and its
+benchsuite but :mod:`benchsuite.runinfo` (the document's settings, environment and nodes) and
+:mod:`benchsuite.caseinfo` (a case's blocks), leaves split off to keep the modules short (their
+names are re-exported here), and its
 constructors take plain values, never the planner's objects.
 """
 
@@ -25,6 +26,17 @@ import uuid
 from importlib import resources
 from typing import Any, TypedDict, cast
 
+from benchsuite.caseinfo import (  # noqa: F401 - re-exported: every record type is here
+    Contention,
+    ContentionThreshold,
+    Interleaving,
+    Latency,
+    Memory,
+    Parity,
+    Phases,
+    Spec,
+    Throughput,
+)
 from benchsuite.runinfo import (  # noqa: F401 - re-exported: every record type is here
     BackendInfo,
     Dataset,
@@ -58,75 +70,6 @@ JSON = dict[str, Any]
 
 # -- a case of ``benchsuite run`` --------------------------------------------------------------
 
-class Spec(TypedDict):
-    """``ModelSpec.to_dict()``: the model as run."""
-
-    name: str
-    params: JSON
-    input_shape: list[int]
-    classes: int
-    layers: str
-    n_params: int
-    flops_forward: int
-    flops_train: int
-
-
-class _ThroughputRequired(TypedDict):
-    median: float
-    ci_low: float
-    ci_high: float
-    samples: list[float]
-
-
-class Throughput(_ThroughputRequired, total=False):
-    """Samples per second: the median of the repeats, its bootstrap 95% CI, and the spread."""
-
-    iqr: float
-    cv: float
-    unstable: bool
-
-
-class Phases(TypedDict, total=False):
-    import_s: float | None
-    build_s: float
-    first_step_s: float
-    warmup_steps: int
-    steps_per_repeat: int
-    steady_step_s: float
-
-
-class Memory(TypedDict, total=False):
-    peak_rss_mib: float | None
-    peak_device_mib: float | None
-
-
-class Latency(TypedDict, total=False):
-    """Per-step latency of a ``latency`` case in milliseconds; ``quantiles_ms``: 1st..99th."""
-
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    mean_ms: float
-    n: int
-    quantiles_ms: list[float]
-
-
-class _ParityRequired(TypedDict):
-    passed: bool
-    tolerance: float
-    max_deviation: float | None
-    checks: dict[str, float | None]
-
-
-class Parity(_ParityRequired, total=False):
-    """The quick parity check against the NumPy oracle (null: a non-finite deviation)."""
-
-    worst_seed: dict[str, float | None]
-    steps: int
-    batch_size: int
-    seeds: int
-
-
 class _CaseRequired(TypedDict):
     backend: str
     backend_version: str | None
@@ -156,6 +99,8 @@ class CaseRecord(_CaseRequired, total=False):
     efficiency: float
     phases: Phases
     memory: Memory
+    contention: Contention | None
+    interleaving: Interleaving
     latency: Latency
     parity: Parity
     final_loss: float
@@ -218,6 +163,16 @@ class TrainingRecord(_TrainingRequired, total=False):
 
 # -- the document ------------------------------------------------------------------------------
 
+class IdleCheck(TypedDict):
+    """The machine sampled before a local run: mean cores other processes (and the
+    hypervisor) kept busy over ``seconds``; ``busy``: above the contention threshold."""
+
+    busy: bool
+    seconds: float
+    others_cores: float
+    steal_cores: float
+
+
 class _RunDocumentRequired(TypedDict):
     schema_version: int
     run_id: str
@@ -241,6 +196,7 @@ class RunDocument(_RunDocumentRequired, total=False):
     resumed: list[str]
     executor: Executor
     nodes: dict[str, Node]
+    idle_check: IdleCheck | None
 
 
 # -- constructors: the writers start every record from these -----------------------------------

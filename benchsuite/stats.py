@@ -1,6 +1,7 @@
 """Statistics of benchmark samples, in one place: the summary of one case (median, bootstrap
 CI, IQR, CV), pooling of several processes' samples, latency percentiles, and what ``compare``
-needs (a bootstrap CI of a ratio of medians, Mann-Whitney U, the noise threshold).
+needs (a bootstrap CI of a ratio of medians, Mann-Whitney U, the noise threshold), and the
+paired ratio of two cases measured in turns (a bootstrap over rounds).
 
 A leaf: it imports nothing from benchsuite, so every layer may use it. The percentile
 bootstrap is numpy's resampling, not ``scipy.stats.bootstrap``: ``summarize`` runs in every
@@ -40,6 +41,26 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], confidence: float = CO
     (the two runs are independent)."""
     b, n = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
     return _percentile_bootstrap((b, n), _median_ratio, confidence, resamples, seed)
+
+
+def paired_ratio(base: Sequence[float], base_rounds: Sequence[int], new: Sequence[float],
+                 new_rounds: Sequence[int], confidence: float = CONFIDENCE,
+                 resamples: int = RESAMPLES, seed: int = 0
+                 ) -> tuple[float, float, float, int] | None:
+    """new / base from samples taken in the same rounds (interleaved measurement): the
+    geometric mean of the per-round ratios, the percentile bootstrap CI over rounds (the rounds
+    resampled as pairs), and how many rounds paired up; None when fewer than 2 did."""
+    b = dict(zip(base_rounds, base))
+    pairs = [(b[r], x) for r, x in zip(new_rounds, new) if r in b]
+    if len(pairs) < 2:
+        return None
+    logs = np.log(np.asarray([x / y for y, x in pairs], dtype=float))
+    lo, hi = _percentile_bootstrap((logs,), _mean, confidence, resamples, seed)
+    return float(np.exp(logs.mean())), float(np.exp(lo)), float(np.exp(hi)), len(pairs)
+
+
+def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
 
 
 def _median(x: np.ndarray, axis: int = -1) -> np.ndarray:

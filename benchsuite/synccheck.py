@@ -8,12 +8,14 @@ import contextlib
 import sys
 import time
 
+from benchsuite import contention
 from benchsuite.checks import _batch, _built
-from benchsuite.checkspec import CheckFailed, Context, Planned
+from benchsuite.checkspec import CheckFailed, CheckSkipped, Context, Planned
 
 SYNC_MIN_WORK_S = 0.1  # enough work that a synchronize that does not wait shows up clearly
 SYNC_MAX_STEPS = 1 << 14
 SYNC_ATTEMPTS = 3  # judged by majority
+SYNC_MAX_TRIES = 9  # attempts taken at most, to get SYNC_ATTEMPTS uncontended ones
 SYNC_LATE_FRACTION = 0.5  # failing: over half the work finished after synchronize returned
 SYNC_LATE_FLOOR_S = 0.005  # ... and more than this (scheduler noise on a loaded machine)
 #: While the check queues its steps, Python threads other than the caller wait this long for
@@ -63,7 +65,9 @@ def check_synchronize(ctx: Context, check: Planned) -> str:
     estimated as the least time any attempt took to finish them all (a stall of the caller
     inflates an attempt's times, never shrinks them, so a stall cannot hide late work).
     SYNC_ATTEMPTS attempts are judged by majority: one late attempt is a stall while
-    reading, one clean attempt is luck."""
+    reading, one clean attempt is luck. Only attempts during which no other process took the
+    CPU count (:mod:`benchsuite.contention`); without enough of them the check is
+    inconclusive (skipped, with why), never a pass."""
     (spec,) = check.specs
     model = _built(ctx, spec, check.device)
     batch = model.stage(*_batch(spec, n=64))
@@ -72,8 +76,7 @@ def check_synchronize(ctx: Context, check: Planned) -> str:
     while timed + late < SYNC_MIN_WORK_S and steps < SYNC_MAX_STEPS:
         steps *= 2
         timed, late = sync_attempt(ctx, model, batch, check.device, steps)
-    attempts = [sync_attempt(ctx, model, batch, check.device, steps)
-                for _ in range(SYNC_ATTEMPTS)]
+    attempts = clean_attempts(lambda: sync_attempt(ctx, model, batch, check.device, steps))
     work = min(timed + max(late, 0.0) for timed, late in attempts)
     bound = max(SYNC_LATE_FRACTION * work, SYNC_LATE_FLOOR_S)
     late_ones = sorted(late for _, late in attempts if late > bound)
@@ -86,3 +89,22 @@ def check_synchronize(ctx: Context, check: Planned) -> str:
                       f"{spec.name} take {1e3 * work:.1f} ms, but "
                       f"{1e3 * late_ones[len(late_ones) // 2]:.1f} ms of work finished after "
                       f"it ({len(late_ones)} of {len(attempts)} attempts)")
+
+
+def clean_attempts(attempt, wanted: int = SYNC_ATTEMPTS, tries: int = SYNC_MAX_TRIES):
+    """``wanted`` results of ``attempt()`` taken while no other process competed for the CPU,
+    in at most ``tries`` calls; CheckSkipped (inconclusive) when the machine stayed busy."""
+    kept, busiest = [], 0.0
+    for _ in range(tries):
+        before = contention.read()
+        result = attempt()
+        used = contention.usage(before, contention.read())
+        if used is not None and used.contended:
+            busiest = max(busiest, used.others_cores, used.steal_cores)
+            continue
+        kept.append(result)
+        if len(kept) == wanted:
+            return kept
+    raise CheckSkipped(f"inconclusive: only {len(kept)} of {tries} attempts ran without other "
+                       f"processes competing for the CPU (up to {busiest:.2f} cores busy); "
+                       "run check-plugin again on a quiet machine")

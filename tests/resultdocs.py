@@ -23,6 +23,9 @@ def make_run(cases: list[dict], **env) -> dict:
                     batch_size=spec.get("batch_size", 16), status=spec.get("status", "ok"),
                     error=spec.get("error"))
         case["spec"]["params"] = spec.get("params", {})
+        if "contended" in spec:
+            case["contention"] = {"contended": spec["contended"], "repeats_taken": 10,
+                                  "repeats_contended": 10 if spec["contended"] else 0}
         if "parity_dev" in spec:
             case["parity"] = {"passed": True, "tolerance": 1e-4,
                               "max_deviation": spec["parity_dev"], "checks": {}}

@@ -49,6 +49,24 @@ def test_missing_new_and_failed(tmp_path):
     assert list(r.regressions["backend"]) == ["torch"]
 
 
+def test_a_case_measured_under_contention_gets_no_verdict(tmp_path, capsys):
+    """Halved throughput beside a busy process is not a regression of the code: no verdict,
+    and the gate does not fail on it (it says why instead)."""
+    base = side(tmp_path, "a", cases())
+    new = side(tmp_path, "b", [{"backend": "numpy", "samples": SAMPLES},
+                               {"backend": "torch", "samples": [s / 2 for s in SAMPLES],
+                                "contended": True}])
+    r = compare([base], [new])
+    assert verdicts(r) == {"numpy": "same", "torch": "contended"}
+    assert not len(r.regressions)
+    row = r.rows[r.rows["backend"] == "torch"].iloc[0]
+    assert row["error"] == "measured under contention in NEW: no verdict"
+    assert cli.main(["compare", str(base), str(new)]) == 0
+    assert "contended: 1" in capsys.readouterr().out
+    uncontended = side(tmp_path, "c", cases(0.5, extra=()))
+    assert verdicts(compare([base], [uncontended]))["torch"] == "slower"
+
+
 def test_cli_exit_codes_markdown_and_environment_warning(tmp_path, capsys):
     a = side(tmp_path, "a", cases())
     b = side(tmp_path, "b", cases(0.5), cpu="Another CPU")

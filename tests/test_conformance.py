@@ -245,6 +245,33 @@ def _scripted_attempts(monkeypatch, attempts):
 
     script = iter([(0.2, 0.0), (0.2, 0.0), *attempts])
     monkeypatch.setattr(checks, "sync_attempt", lambda *args: next(script))
+    monkeypatch.setattr(checks.contention, "read", lambda: None)  # every attempt uncontended
+
+
+@pytest.mark.contention
+def test_a_contended_synchronize_attempt_is_retried_and_a_busy_machine_is_inconclusive(
+        registry, monkeypatch):
+    """An attempt during which other processes took the CPU does not count, either way: it is
+    retried, and a machine that stays busy makes the check inconclusive, never a pass."""
+    from benchsuite import contention
+    from benchsuite import synccheck as checks
+
+    busy = contention.Usage(0.1, 1.0, 0.0, 1.0, True)
+    quiet = contention.Usage(0.1, 0.0, 0.0, 1.0, False)
+    _scripted_attempts(monkeypatch, [(0.1, 0.0)] * 3 + [(0.001, 0.1)] * 3)
+    monkeypatch.setattr(checks.contention, "read", lambda: object())
+    # the three clean-looking attempts were contended; the three uncontended ones are late
+    verdicts = iter([busy] * 3 + [quiet] * 3)
+    monkeypatch.setattr(checks.contention, "usage", lambda *a: next(verdicts))
+    results = by_name(check_backend("numpy", registry=registry, isolate=False))
+    assert results["synchronize blocks"].status == "fail", results["synchronize blocks"]
+
+    _scripted_attempts(monkeypatch, [(0.1, 0.0)] * checks.SYNC_MAX_TRIES)
+    monkeypatch.setattr(checks.contention, "read", lambda: object())
+    monkeypatch.setattr(checks.contention, "usage", lambda *a: busy)
+    result = by_name(check_backend("numpy", registry=registry, isolate=False))[
+        "synchronize blocks"]
+    assert result.status == "skip" and result.detail.startswith("inconclusive: only 0 of 9")
 
 
 @pytest.mark.parametrize("attempts, status", [

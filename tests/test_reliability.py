@@ -105,16 +105,17 @@ def _dist_env(tmp_path: Path) -> dict[str, str]:
 def test_sigint_keeps_finished_cases_and_resume_completes_the_run(tmp_path):
     env = _dist_env(tmp_path)
     out = tmp_path / "out"
-    # numpy cases finish; the hanging case holds the run until we interrupt it.
+    # The infer cases finish (fake-hang hangs in train_step only); the train case of the
+    # hanging backend holds the run until we interrupt it.
     args = [sys.executable, "-m", "benchsuite", "run", "-b", "numpy", "-b", "fake-hang",
-            "-m", "tiny", "-m", "logreg", "--mode", "train", "--repeats", "2",
+            "-m", "tiny", "--mode", "infer", "--mode", "train", "--no-parity", "--repeats", "2",
             "--min-time", "0.005", "--batch-size", "8", "--gemm-size", "64", "-o", str(out)]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         files = list(out.glob("*.json"))
-        if files and results.read(files[0])["cases"]:
+        if files and len(results.read(files[0])["cases"]) == 2:
             break
         time.sleep(0.2)
     else:
@@ -128,8 +129,8 @@ def test_sigint_keeps_finished_cases_and_resume_completes_the_run(tmp_path):
     path = files[0]
     doc = results.read(path)
     assert doc["status"] == "interrupted"
-    kept = [(c["backend"], c["model"]) for c in doc["cases"]]
-    assert kept == [("numpy", "tiny")]  # finished before the interrupt, kept as it was
+    kept = [(c["backend"], c["mode"]) for c in doc["cases"]]
+    assert kept == [("numpy", "infer"), ("fake-hang", "infer")]  # finished before, kept
 
     # Resume, with the hanging backend disabled: its remaining cases become failed rows.
     env["BENCHSUITE_DISABLE_PLUGINS"] = "fakes"
@@ -148,13 +149,13 @@ def test_sigint_keeps_finished_cases_and_resume_completes_the_run(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     final = results.read(path)
     assert final["status"] == "complete" and len(final["resumed"]) == 1
-    assert sorted((c["backend"], c["model"]) for c in final["cases"]) == sorted(
-        [("numpy", "tiny"), ("fake-hang", "tiny"), ("numpy", "logreg"), ("fake-hang", "logreg")])
-    assert final["cases"][0] == doc["cases"][0]  # the kept case was not re-measured
-    assert done.returncode == 1  # the hanging cases are timeout rows
-    statuses = {(c["backend"], c["model"]): c["status"] for c in final["cases"]}
-    assert statuses[("fake-hang", "tiny")] == "timeout"
-    assert statuses[("numpy", "logreg")] == "ok"
+    assert sorted((c["backend"], c["mode"]) for c in final["cases"]) == sorted(
+        [("numpy", "infer"), ("fake-hang", "infer"), ("numpy", "train"), ("fake-hang", "train")])
+    assert final["cases"][:2] == doc["cases"]  # the kept cases were not re-measured
+    assert done.returncode == 1  # the hanging case is a timeout row
+    statuses = {(c["backend"], c["mode"]): c["status"] for c in final["cases"]}
+    assert statuses[("fake-hang", "train")] == "timeout"
+    assert statuses[("numpy", "train")] == "ok"
     again = subprocess.run([sys.executable, "-m", "benchsuite", "run", "--resume", str(path)],
                            env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "nothing to resume" in again.stderr

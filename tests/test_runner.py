@@ -129,14 +129,14 @@ def test_unwritable_output(tmp_path):
 
 def test_interrupt_keeps_finished_cases(reg, tmp_path, monkeypatch):
     s = settings(backends=["numpy"], models=[("logreg", {}), ("tiny", {})], modes=("train",))
-    real = WorkerPool.run
+    real = WorkerPool.call
 
-    def interrupt_second(self, case):
-        if case.spec.name == "tiny":
+    def interrupt_second(self, name, fn, args=()):
+        if fn == "benchsuite.bench:start_case" and args[0].spec.name == "tiny":
             raise KeyboardInterrupt
-        return real(self, case)
+        return real(self, name, fn, args)
 
-    monkeypatch.setattr(WorkerPool, "run", interrupt_second)
+    monkeypatch.setattr(WorkerPool, "call", interrupt_second)
     with pytest.raises(Interrupted) as info:
         api.run(s, output=tmp_path, registry=reg)
     assert "complete it with: benchsuite run --resume" in str(info.value)

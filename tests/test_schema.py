@@ -19,6 +19,8 @@ GOLDEN = Path(__file__).parent / "data" / "results_v1.json"
 DEFS = {
     records.RunDocument: "", records.CaseRecord: "case", records.Spec: "spec",
     records.Throughput: "throughput", records.Phases: "phases", records.Memory: "memory",
+    records.Contention: "contention", records.IdleCheck: "idleCheck",
+    records.Interleaving: "interleaving",
     records.Latency: "latency", records.Parity: "parity", records.NodeTag: "nodeTag",
     records.Node: "node", records.TrainingRecord: "trainingRun",
     records.CurvePoint: "curvePoint", records.Optimizer: "optimizer",

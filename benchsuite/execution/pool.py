@@ -60,10 +60,9 @@ class WorkerPool:
         """The job's record: skipped jobs, and jobs of a broken backend, never start a
         worker; ``job.processes`` > 1 runs it in that many fresh workers and lets the job
         combine their records."""
-        if getattr(job, "broken", None):  # its backend cannot say whether it is installed
-            return job.record("failed", job.broken)
-        if job.skip_reason:
-            return job.record("skipped", job.skip_reason)
+        refused = self.refused(job)
+        if refused is not None:
+            return refused
         fresh = getattr(job, "processes", 1)
         if fresh <= 1:
             return self._once(job)
@@ -75,6 +74,16 @@ class WorkerPool:
                 break
         self.retire(job.backend)
         return job.combine(records)
+
+    @staticmethod
+    def refused(job: Job) -> Any:
+        """The record of a job that never starts a worker (skipped, or its backend broken),
+        else None."""
+        if getattr(job, "broken", None):  # its backend cannot say whether it is installed
+            return job.record("failed", job.broken)
+        if job.skip_reason:
+            return job.record("skipped", job.skip_reason)
+        return None
 
     def _once(self, job: Job) -> Any:
         fn, args = job.call()

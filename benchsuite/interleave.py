@@ -1,0 +1,146 @@
+"""Interleaved measurement: the contestants of a case take turns, repeat by repeat.
+
+The contestants of a case are the run's cases that differ only in backend or variant (same
+model and parameters, mode, device, batch size). All of them are built and warmed up in their
+workers first; then each *round* takes one timed repeat of every contestant, in an order that
+rotates (A B C, then B C A, then C A B …), so drift and a neighbour's load fall on all of them
+within the same seconds and no one always goes first. A round during which any contestant saw
+other processes take the CPU (:mod:`benchsuite.contention`) is contended: rounds are re-run
+until ``--repeats`` clean ones or ``--repeats`` extra rounds, and a case left without enough
+clean rounds is recorded contended. Every record keeps the rounds its samples came from
+(``interleaving``), so two contestants' samples pair up round by round
+(:func:`benchsuite.stats.paired_ratio`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from benchsuite import contention
+from benchsuite.cases import Case
+from benchsuite.execution.pool import WorkerPool
+
+
+def contest(case: Case) -> tuple:
+    """What contestants share: everything that defines a case but its backend and variant."""
+    key = case.key()
+    return key[2:]
+
+
+def groups(jobs: list[Case]) -> Iterator[list[Case]]:
+    """Consecutive jobs of one contest (the plan puts backends innermost)."""
+    for _, group in itertools.groupby(jobs, key=contest):
+        yield list(group)
+
+
+def rotation(contestants: list[Any], round_no: int) -> list[Any]:
+    """The order of round ``round_no``: the contestants rotated by one place per round."""
+    if not contestants:
+        return []
+    k = round_no % len(contestants)
+    return contestants[k:] + contestants[:k]
+
+
+class InterleavedExecutor:
+    """Runs a plan's cases contest by contest, contestants in turns, through a pool (one
+    worker per backend). Cases that need fresh workers (``--processes`` > 1) run one after
+    another instead."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+
+    def expected(self, jobs: list[Any]) -> int:
+        return len(jobs)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def stream(self, jobs: list[Case], on_start: Callable[[int, Any], None] | None = None
+               ) -> Iterator[tuple[Case, dict[str, Any]]]:
+        index = itertools.count()
+        for group in groups(jobs):
+            numbered = [(next(index), job) for job in group]
+            if any(job.processes > 1 for job in group):
+                for i, job in numbered:
+                    if on_start:
+                        on_start(i, job)
+                    yield job, self.pool.run(job)
+                continue
+            yield from self._contest(numbered, on_start)
+
+    def _call(self, job: Case, fn: str, *args: Any) -> tuple[str, Any]:
+        return self.pool.call(job.backend, f"benchsuite.bench:{fn}", args)
+
+    def _contest(self, numbered: list[tuple[int, Case]],
+                 on_start: Callable[[int, Any], None] | None
+                 ) -> Iterator[tuple[Case, dict[str, Any]]]:
+        live: list[Case] = []
+        for i, job in numbered:
+            if on_start:
+                on_start(i, job)
+            refused = self.pool.refused(job)
+            if refused is not None:
+                yield job, refused
+                continue
+            kind, payload = self._call(job, "start_case", job, job.settings)
+            if kind != "result":
+                yield job, job.record(kind, payload)
+            elif payload is not None:
+                yield job, payload
+            else:
+                live.append(job)
+        if not live:
+            return
+        repeats = live[0].settings.repeats
+        budget = repeats + round(repeats * contention.RERUN_FACTOR)
+        usage: dict[int, list[contention.Usage]] = {}  # round → what each contestant saw
+        clean: list[int] = []
+        stopped: list[Case] = []  # failed mid-way: their records say why, at the end
+        round_no = 0
+        while len(clean) < repeats and round_no < budget and len(stopped) < len(live):
+            seen = usage.setdefault(round_no, [])
+            for job in rotation([j for j in live if j not in stopped], round_no):
+                kind, payload = self._call(job, "repeat_case", job.key())
+                if kind != "result":  # the worker died or timed out: its record now
+                    live.remove(job)
+                    yield job, job.record(kind, payload)
+                elif payload == "failed":
+                    stopped.append(job)
+                elif payload is not None:
+                    seen.append(payload)
+            if not any(u.contended for u in seen):
+                clean.append(round_no)
+            round_no += 1
+        keep = self._keep(clean, usage, round_no, repeats)
+        block = _block(usage, clean, round_no, repeats)
+        pairing = {"group": uuid.uuid4().hex[:12], "contestants": len(live)}
+        for job in live:
+            kind, payload = self._call(job, "finish_case", job.key(), keep, block, pairing)
+            yield job, payload if kind == "result" else job.record(kind, payload)
+
+    @staticmethod
+    def _keep(clean: list[int], usage: dict[int, list[contention.Usage]], rounds: int,
+              repeats: int) -> list[int]:
+        """The rounds whose samples count: the clean ones, then the least contended."""
+        busy = sorted((r for r in range(rounds) if r not in clean),
+                      key=lambda r: max((u.others_cores for u in usage.get(r, [])),
+                                        default=0.0))
+        return sorted((clean + busy)[:repeats])
+
+
+def _block(usage: dict[int, list[contention.Usage]], clean: list[int], rounds: int,
+           repeats: int) -> dict[str, Any] | None:
+    """The contention block every contestant records: the rounds, judged together."""
+    measured = [max(seen, key=lambda u: u.others_cores) for r in range(rounds)
+                if (seen := usage.get(r))]
+    if not measured:
+        return None
+    block = contention.summary(measured, repeats)
+    assert block is not None
+    block["contended"] = len(clean) < repeats
+    block["repeats_contended"] = rounds - len(clean)
+    block["repeats_taken"] = rounds
+    return block

@@ -1,0 +1,141 @@
+"""Contention accounting: what other processes took while a repeat was timed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchsuite import contention, measure
+from benchsuite.contention import Reading, Usage
+
+pytestmark = pytest.mark.contention
+
+
+def test_others_are_the_machines_busy_time_less_this_process_and_steal_is_apart(monkeypatch):
+    monkeypatch.setattr(contention.psutil, "cpu_count", lambda: 2)
+    before = Reading(wall=10.0, busy=100.0, steal=5.0, own=3.0)
+    # 1 s: the machine was busy 1.9 core-seconds, 0.9 of them ours; 0.05 stolen
+    used = contention.usage(before, Reading(11.0, 101.9, 5.05, 3.9))
+    assert used.others_cores == pytest.approx(1.0)
+    assert used.own_cores == pytest.approx(0.9)
+    assert used.steal_cores == pytest.approx(0.05)
+    assert used.contended
+    quiet = contention.usage(before, Reading(11.0, 100.95, 5.0, 3.9))
+    assert quiet.others_cores == pytest.approx(0.05) and not quiet.contended
+    # the hypervisor alone can make a repeat contended
+    assert contention.usage(before, Reading(11.0, 100.9, 5.5, 3.9)).contended
+    assert contention.usage(None, before) is None
+
+
+def test_the_threshold_allows_for_the_counters_ticks_on_short_repeats(monkeypatch):
+    monkeypatch.setattr(contention.psutil, "cpu_count", lambda: 2)
+    before = Reading(0.0, 0.0, 0.0, 0.0)
+    # 20 ms on 2 cores: two 10 ms ticks of someone else are quantisation, not a co-tenant
+    tick = contention.TICK_S
+    assert not contention.usage(before, Reading(0.02, 2 * tick, 0.0, 0.0)).contended
+    assert contention.usage(before, Reading(0.5, 0.5, 0.0, 0.0)).contended
+
+
+def _scripted(monkeypatch, flags):
+    """contention.usage returns Usage objects contended as ``flags`` says, in order."""
+    it = iter(flags)
+    monkeypatch.setattr(contention, "read", lambda: object())
+    monkeypatch.setattr(contention, "usage",
+                        lambda a, b: Usage(0.1, 1.0 if (f := next(it)) else 0.0, 0, 1, f))
+
+
+def test_contended_repeats_are_replaced_within_a_bound(monkeypatch):
+    calls = []
+
+    def once():
+        calls.append(len(calls))
+        return float(len(calls))
+
+    _scripted(monkeypatch, [True, False, True, False, False])
+    samples, used = contention.timed_clean(once, repeats=3)
+    assert samples == [2.0, 4.0, 5.0] and len(used) == 5
+    block = contention.summary(used, 3)
+    assert block["contended"] is False and block["repeats_contended"] == 2
+    assert block["repeats_taken"] == 5
+
+    calls.clear()
+    _scripted(monkeypatch, [True] * 10)
+    samples, used = contention.timed_clean(once, repeats=3, rerun_factor=1.0)
+    assert len(calls) == 6 and len(samples) == 3  # 3 repeats + at most 3 re-runs
+    assert contention.summary(used, 3)["contended"] is True
+
+
+def test_no_counters_means_no_block_and_no_reruns(monkeypatch):
+    monkeypatch.setattr(contention, "read", lambda: None)
+    samples, used = contention.timed_clean(lambda: 1.0, repeats=4)
+    assert samples == [1.0] * 4 and contention.summary(used, 4) is None
+
+
+@pytest.fixture
+def busy_process():
+    """One process that keeps a core busy, as a co-tenant would."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(0.3)
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_the_detector_flags_repeats_taken_beside_a_busy_process(busy_process):
+    def spin():
+        end = time.perf_counter() + 0.2
+        while time.perf_counter() < end:
+            pass
+        return 1.0
+
+    _, used = measure.timed_repeats(spin, lambda: None, 1, 1, 3)
+    block = contention.summary(used, 3)
+    assert block["contended"] is True, block
+    assert min(block["others_cores"]) > 0.5, block
+    assert block["repeats_taken"] == 6  # every re-run was contended too
+
+
+def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_process):
+    from benchsuite import bench
+    from benchsuite.cases import Settings, plan
+    from benchsuite.execution.worker import Session
+    from benchsuite.plugins import load_registry
+
+    registry = load_registry()
+    settings = Settings(backends=["numpy"], models=[("logreg", {})], modes=("infer",),
+                        batch_sizes=(8,), repeats=3, min_time=0.05, parity=False)
+    (case,) = plan(registry, settings)
+    record = bench.run_case(Session(registry.backend("numpy"), registry, {}), case, settings)
+    assert record["status"] == "ok", record["error"]
+    assert record["contention"]["contended"] is True, record["contention"]
+
+
+def test_a_run_on_a_busy_machine_warns_first_and_records_its_idle_check(busy_process, tmp_path,
+                                                                        caplog):
+    from benchsuite import api
+    from benchsuite.cases import Settings
+
+    settings = Settings(backends=["null"], models=[("logreg", {})], modes=("infer",),
+                        batch_sizes=(8,), repeats=2, min_time=0.01, parity=False,
+                        isolate=False)
+    with caplog.at_level("WARNING", logger="benchsuite"):
+        outcome = api.run(settings, output=tmp_path)
+    check = outcome.document["idle_check"]
+    assert check["busy"] is True and check["others_cores"] > 0.5, check
+    assert "the machine is busy before the run: other processes kept" in caplog.text
+
+
+def test_detection_off_means_no_idle_check_and_no_block(monkeypatch, tmp_path):
+    from benchsuite import api
+    from benchsuite.cases import Settings
+
+    monkeypatch.setenv("BENCHSUITE_CONTENTION", "off")
+    settings = Settings(backends=["null"], models=[("logreg", {})], modes=("infer",),
+                        batch_sizes=(8,), repeats=2, min_time=0.01, parity=False,
+                        isolate=False)
+    doc = api.run(settings, output=tmp_path).document
+    assert doc["idle_check"] is None
+    assert doc["cases"][0]["status"] == "ok" and doc["cases"][0]["contention"] is None
