@@ -13,7 +13,8 @@ import numpy as np
 from benchsuite import contention, data, measure, parity
 from benchsuite.backend import Backend
 from benchsuite.cases import Case, Settings, base_record
-from benchsuite.execution.worker import Session, error_text, traceback_tail
+from benchsuite.execution.failures import classify, error_text, traceback_tail
+from benchsuite.execution.worker import Session
 
 STAGED_BATCHES = 4  # distinct batches cycled through, so no step can reuse a cached result
 PARITY_STEPS = 2
@@ -35,18 +36,6 @@ def case_batches(case: Case, settings: Settings) -> list[tuple[np.ndarray, np.nd
     else:
         x, y = data.synthetic(case.spec.input_shape, case.spec.classes, n, settings.seed)
     return list(data.batches(x, y, case.batch_size, seed=settings.seed))[:STAGED_BATCHES]
-
-
-OOM_PATTERNS = ("out of memory", "resourceexhausted", "can't allocate memory",
-                "cannot allocate memory", "failed to allocate")
-
-
-def classify(exc: BaseException) -> str:
-    """``oom`` for allocation failures (Python, torch, TensorFlow, CUDA), else ``failed``."""
-    text = f"{type(exc).__name__}: {exc}".lower()
-    if isinstance(exc, MemoryError) or any(p in text for p in OOM_PATTERNS):
-        return "oom"
-    return "failed"
 
 
 def run_case(session: Session, case: Case, settings: Settings) -> dict[str, Any]:

@@ -179,7 +179,7 @@ def availability(backend: Backend) -> tuple[bool, str | None, str | None]:
     """``(available, version, broken)``: whether ``backend`` is installed, its version, and
     why it is broken when ``is_available()`` or ``version()`` raises (a broken plugin must
     not stop the plan, or the listing, of the others)."""
-    from benchsuite.execution.worker import one_line
+    from benchsuite.execution.failures import one_line
 
     try:
         if not backend.is_available():

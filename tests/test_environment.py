@@ -49,7 +49,10 @@ def test_gpu_names_fall_back_to_nvidia_smi(tmp_path, monkeypatch):
 
 def test_list_probe_prints_one_line_for_a_blind_framework(capsys, monkeypatch):
     reg = load_registry([EntryPoint("fakes", "tests.plugins.fake_backends", "benchsuite")])
-    reg.backend("fake-gpu")._devices = ["cpu"]  # declares cuda, finds none
+    # fake-gpu declares cuda; its worker (where list --probe asks) finds none
+    from benchsuite.execution import pool
+
+    monkeypatch.setattr(pool, "probe_devices", lambda registry, name, settings=None: ["cpu"])
     monkeypatch.setattr(cli.common, "registry", lambda: reg)
     monkeypatch.setattr(environment, "gpu_names", lambda: ["NVIDIA H100 80GB HBM3"])
     assert cli.main(["list", "--probe"]) == 0

@@ -131,7 +131,9 @@ def interrupted(tmp_path, settings, tamper, **kw):
     doc["status"] = "interrupted"
     doc["settings"].update(tamper)
     path = tmp_path / "tampered.json"
-    path.write_text(json.dumps(doc))
+    # JSON has no infinity (the reader refuses the "Infinity" literal), but 1e400 is valid
+    # JSON that reads back as inf: the settings check must catch it.
+    path.write_text(json.dumps(doc).replace("Infinity", "1e400"))
     return path
 
 

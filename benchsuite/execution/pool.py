@@ -17,11 +17,11 @@ from typing import Any
 
 from benchsuite.backend import Backend
 from benchsuite.execution import Job, WorkerSettings
+from benchsuite.execution.failures import one_line
 from benchsuite.execution.worker import (
     InProcessWorker,
     SubprocessWorker,
     WorkerError,
-    one_line,
     quiet_frameworks,
 )
 from benchsuite.plugins import Registry

@@ -23,11 +23,10 @@ from typing import Any
 
 from benchsuite.backend import Backend
 from benchsuite.execution import WorkerSettings
+from benchsuite.execution.failures import classify, describe_exit, one_line, with_log_tail
 from benchsuite.fileio import json_safe
 from benchsuite.plugins import Registry, rebuild_registry
 
-LOG_TAIL_LINES = 6
-TRACEBACK_LINES = 20
 #: What quiets the frameworks' own loggers (TensorFlow/XLA's C++ log, gRPC, glog) in the
 #: CLI's process, where a framework is only imported with ``--in-process``; in a worker their
 #: chatter goes to its log instead, where a crash's tail can quote it.
@@ -71,28 +70,6 @@ def prepare(backend: Backend, settings: WorkerSettings) -> dict[str, Any]:
     info["pid"] = os.getpid()
     info["import_s"] = time.perf_counter() - t0
     return info
-
-
-def error_text(exc: BaseException) -> str:
-    """``Type: message``, or the type alone when the message is empty (a bare MemoryError)."""
-    message = str(exc).strip()
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-def one_line(exc: BaseException, limit: int = 400) -> str:
-    """:func:`error_text` on one line (white space folded), cut at ``limit`` characters: what
-    a results row or a table cell can hold."""
-    text = " ".join(error_text(exc).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def traceback_tail(exc: BaseException, lines: int = TRACEBACK_LINES) -> str:
-    """The last ``lines`` lines of ``exc``'s traceback: where in the backend a failed row
-    failed (the row's ``traceback``, shown by ``--debug``)."""
-    import traceback
-
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
 def resolve(fn: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -154,25 +131,6 @@ def redirect_output(log_path: str) -> None:
     os.dup2(fd, 2)
 
 
-def with_log_tail(message: str, log_path: Path | str, lines: int = LOG_TAIL_LINES) -> str:
-    """``message`` followed by the last non-empty lines of a worker's log, if any."""
-    try:
-        text = Path(log_path).read_text(errors="replace")
-    except OSError:
-        text = ""
-    tail = " | ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:])
-    return f"{message}; log: {tail}" if tail else message
-
-
-def describe_exit(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"worker killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"worker killed by signal {-code}"
-    return f"worker exited with code {code}"
-
-
 def log_name(backend: str) -> str:
     """A file name for ``backend``'s log that stays inside the log folder, whatever the name."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", backend).lstrip(".")[:40] or "backend"
@@ -193,7 +151,7 @@ def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path:
     try:
         worker = InProcessWorker(rebuild_registry(entry_points), backend, settings)
     except BaseException as exc:
-        conn.send(("oom" if isinstance(exc, MemoryError) else "error", one_line(exc)))
+        conn.send(("oom" if classify(exc) == "oom" else "error", one_line(exc)))
         return
     conn.send(("ready", worker.info))
     while True:
