@@ -47,7 +47,7 @@ COLUMNS = (
     "efficiency", "n_params", "threads", "optimizer", "import_s", "build_s", "first_step_s",
     "warmup_steps", "peak_rss_mib", "peak_device_mib", "latency_p50_ms", "latency_p90_ms",
     "latency_p99_ms", "latency_quantiles_ms", "parity_passed", "parity_max_deviation",
-    "null_backend", "started", "node_id", "machine", "hardware",
+    "null_backend", "started", "node_id", "machine", "hardware", "pair_group", "rounds",
 )
 
 
@@ -132,6 +132,7 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
     par = case.get("parity") or {}
     env = run.get("environment") or {}
     node = case.get("node") or {}  # cases run on a Ray cluster carry the node they ran on
+    pairing = case.get("interleaving") or {}
     return {
         "run_id": run.get("run_id"), "file": file, "backend": case["backend"],
         "backend_version": case.get("backend_version"), "variant": case.get("variant"),
@@ -160,6 +161,7 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
         "null_backend": bool(case.get("null_backend", False)), "started": run.get("started"),
         "node_id": node.get("id"), "machine": node.get("hostname") or env.get("hostname"),
         "hardware": node.get("hardware") or hardware(env),
+        "pair_group": pairing.get("group"), "rounds": pairing.get("rounds"),
     }
 
 

@@ -102,7 +102,8 @@ def _cells(c: dict[str, Any]) -> dict[str, str]:
     return {
         "backend": c["backend"], "variant": c.get("variant") or "-", "model": c["model"],
         "mode": c["mode"], "device": c["device"], "batch": str(c["batch_size"]),
-        "status": c["status"], "samples/s": rate(tp["median"]) if tp else "-",
+        "status": "contended" if _contended(c) else c["status"],
+        "samples/s": rate(tp["median"]) if tp else "-",
         "95% CI": f"{rate(tp['ci_low'])}–{rate(tp['ci_high'])}" if tp else "-",
         "step": seconds(c["step_ms"] / 1000) if c.get("step_ms") else "-",
         "GFLOP/s": sig(c["gflops"]) if c.get("gflops") else "-",
@@ -110,6 +111,10 @@ def _cells(c: dict[str, Any]) -> dict[str, str]:
         "parity": _parity(c.get("parity")),
         "node": f"{node.get('hostname')}/{str(node.get('id'))[:6]}" if node else "",
     }
+
+
+def _contended(c: dict[str, Any]) -> bool:
+    return c["status"] == "ok" and bool((c.get("contention") or {}).get("contended"))
 
 
 def _title(run: dict[str, Any], constant: dict[str, str]) -> str:
@@ -177,6 +182,12 @@ def print_results(run: dict[str, Any], out: Console | None = None) -> None:
         if c.get("error"):
             out.print(escape(f"{c['backend']} {c['model']} {c['mode']} {c['device']} "
                              f"b{c['batch_size']}: {c['status']}: {c['error']}"))
+    busy = [c for c in run["cases"] if _contended(c)]
+    if busy:
+        most = max(max(c["contention"].get("others_cores") or [0.0]) for c in busy)
+        out.print(escape(f"{len(busy)} case(s) measured while other processes took the CPU "
+                         f"(up to {most:.2f} cores) in more repeats than could be re-run: "
+                         "their numbers are not comparable; rerun them on a quiet machine"))
     line = harness_overhead(run["cases"])
     if line:
         out.print(escape(line))

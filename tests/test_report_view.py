@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from benchsuite import report, results, units
+from benchsuite import measure, report, results, units
 from benchsuite.report import alerts, speed_figures, style, summary
 from tests.resultdocs import make_run, write
 
@@ -67,6 +67,32 @@ def test_ranking_names_the_fastest_and_says_when_it_is_noise(tmp_path):
     assert mlp["fastest"] == "torch"
     assert mlp["against the runner-up"].startswith("torch 1.96× faster than jax [")
     assert logreg["against the runner-up"].startswith("no difference beyond noise with")
+
+
+def test_backends_measured_in_turns_get_the_paired_ratio(tmp_path):
+    """Drift shared by both sides (each round slower or faster for both) cancels in the paired
+    ratio: its CI is far narrower than the independent one, and it is the per-round
+    geometric mean, not the ratio of medians."""
+    drift = [1.0, 0.6, 1.3, 0.8, 1.1, 0.7, 1.2]
+    fast = [2000 * d * (1 + 0.01 * (-1) ** i) for i, d in enumerate(drift)]
+    slow = [1000 * d for d in drift]
+    pairing = {"group": "g1", "contestants": 2, "rounds": list(range(7))}
+    run = make_run([_case("torch", 1.0), _case("numpy", 1.0)])
+    for case, samples in zip(run["cases"], (fast, slow)):
+        case["throughput"] = measure.summarize(samples)
+        case["interleaving"] = pairing
+    df = results.load(write(run, tmp_path / "run.json"))
+    row = summary.speed_ranking(df).set_index("backend").loc["numpy"]
+    assert row["ratio"] == pytest.approx(2.0, rel=0.01)
+    assert row["high"] - row["low"] < 0.05
+    independent = summary.speedup(fast, slow)
+    assert independent[2] - independent[1] > 10 * (row["high"] - row["low"])
+    assert row["verdict"].startswith("torch 2.00× faster than numpy [")
+    for case in run["cases"]:
+        case["interleaving"] = dict(pairing, group=case["backend"])  # not measured in turns
+    df = results.load(write(run, tmp_path / "apart.json"))
+    apart = summary.speed_ranking(df).set_index("backend").loc["numpy"]
+    assert (apart["ratio"], apart["low"], apart["high"]) == pytest.approx(independent)
 
 
 def test_the_report_opens_with_the_summary_then_the_warnings(tmp_path):

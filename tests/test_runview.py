@@ -66,6 +66,17 @@ def test_the_null_backend_is_one_line_under_the_table(run):
     assert len(lines) == 1 and lines[0].startswith("harness overhead (null backend): ")
 
 
+def test_a_contended_case_says_so_in_its_row_and_under_the_table(run):
+    torch = next(c for c in run["cases"] if c["backend"] == "torch" and c["model"] == "mlp")
+    torch["contention"] = {"contended": True, "others_cores": [0.98, 1.02, 0.99]}
+    text = _render(run, 80)
+    row = next(line for line in text.splitlines() if line.split()[:2] == ["torch", "mlp"])
+    assert "contended" in row
+    assert ("1 case(s) measured while other processes took the CPU (up to 1.02 cores) in more "
+            "repeats than could be re-run") in " ".join(text.split())
+    assert "all ok" not in text.splitlines()[0]
+
+
 class _Stream(io.StringIO):
     def __init__(self, tty: bool) -> None:
         super().__init__()

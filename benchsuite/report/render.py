@@ -31,9 +31,11 @@ Tables = list[tuple[str, pd.DataFrame]]
 #: Figures shown in the Summary (the rest follow the details tables).
 SUMMARY_FIGURES = ("speedups",)
 SUMMARY_NOTE = ("Backends ranked by median throughput in each case (model, mode, device, "
-                "batch size). \"fastest is\" = the fastest's median samples/s over this "
-                "backend's, with the 95% bootstrap CI of that ratio; a difference whose CI "
-                "holds 1 is \"no difference beyond noise\".")
+                "batch size). \"fastest is\" = how many times faster the fastest is than "
+                "this backend, with the 95% bootstrap CI: for backends measured in turns "
+                "(interleaved, one run) the geometric mean of the per-round ratios, else the "
+                "ratio of medians; a difference whose CI holds 1 is \"no difference beyond "
+                "noise\".")
 
 
 def _flat(t: pd.DataFrame) -> pd.DataFrame:

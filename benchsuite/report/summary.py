@@ -2,11 +2,13 @@
 whether the difference is real; and the same for the learning results.
 
 A *case* here is model × mode × device × batch size. Its backends are ranked by median
-throughput; each one's speed-up is the fastest's median over its own, with the 95% CI of that
-ratio. Today the CI is a bootstrap of the ratio of medians over the two cases' samples taken
-as independent (:func:`benchsuite.stats.ratio_ci`, seeded: the same results give the same
-report). When paired, interleaved measurements exist, :func:`speedup` is the one place to
-swap for the paired ratio; everything else reads its ``(ratio, low, high)``.
+throughput; each one's speed-up over it comes with its 95% CI. When the two were measured in
+turns (one run, interleaved: the same ``interleaving.group``), the speed-up is paired: the
+geometric mean of the per-round ratios, its CI a bootstrap over rounds
+(:func:`benchsuite.stats.paired_ratio`), so the drift and load both saw cancel. Otherwise
+(several runs pooled, or files from before interleaving) it is the ratio of medians with a
+bootstrap CI over the two sample sets taken as independent (:func:`speedup`). Both are seeded:
+the same results give the same report.
 """
 
 from __future__ import annotations
@@ -35,6 +37,19 @@ def speedup(fast: Sequence[float], slow: Sequence[float]) -> tuple[float, float,
         return ratio, nan, nan  # one sample a side: no interval
     low, high = stats.ratio_ci(slow, fast)
     return ratio, low, high
+
+
+def paired(group: pd.DataFrame, fast: str, slow: str) -> tuple[float, float, float] | None:
+    """The paired speed-up of ``fast`` over ``slow`` when each is one row of the same
+    interleaved group, else None."""
+    rows = {label: group[group["label"] == label] for label in (fast, slow)}
+    if any(len(r) != 1 for r in rows.values()):
+        return None
+    f, s = rows[fast].iloc[0], rows[slow].iloc[0]
+    if not isinstance(f.get("pair_group"), str) or f.get("pair_group") != s.get("pair_group"):
+        return None
+    out = stats.paired_ratio(s["samples"], s["rounds"], f["samples"], f["rounds"])
+    return None if out is None else out[:3]
 
 
 def verdict(fast: str, slow: str, ratio: float, low: float, high: float,
@@ -67,8 +82,8 @@ def speed_ranking(df: pd.DataFrame) -> pd.DataFrame:
         medians = {k: float(pd.Series(v).median()) for k, v in pooled.items()}
         ranked = sorted(medians, key=lambda k: -medians[k])
         for rank, label in enumerate(ranked, 1):
-            ratio, low, high = (1.0, 1.0, 1.0) if rank == 1 else speedup(
-                pooled[ranked[0]], pooled[label])
+            ratio, low, high = (1.0, 1.0, 1.0) if rank == 1 else (
+                paired(group, ranked[0], label) or speedup(pooled[ranked[0]], pooled[label]))
             lo_hi = stats.bootstrap_ci(pooled[label])
             rows.append({**dict(zip(CASE, key)), "rank": rank, "backend": label,
                          "median": medians[label], "ci_low": lo_hi[0], "ci_high": lo_hi[1],
