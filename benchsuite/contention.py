@@ -37,8 +37,11 @@ __all__ = ["OTHERS_CORES", "STEAL_CORES", "Reading", "Usage", "idle_check", "idl
 #: (beyond the counters' quantisation). One busy co-tenant is 1.0; a quiet VM's daemons, the
 #: driver and the shell stay around 0.02 (measured: docs/measurement.md).
 OTHERS_CORES = 0.25
-#: ... or when the hypervisor stole more than this many cores' worth of time.
-STEAL_CORES = 0.10
+#: ... or when the hypervisor stole more than this many cores' worth of time. Not lower: on
+#: this project's VM, with no co-tenant, repeats of TensorFlow and JAX (whose thread pools park
+#: and wake their threads, and a woken vCPU waits for the host) show 0.05-0.5 cores of steal
+#: while numpy's and torch's spinning threads show about 0.05 (docs/measurement.md).
+STEAL_CORES = 0.5
 #: Extra repeats a case may take to replace contended ones, as a multiple of ``--repeats``.
 RERUN_FACTOR = 1.0
 
@@ -109,6 +112,28 @@ def usage(before: Reading | None, after: Reading | None) -> Usage | None:
 
 
 IDLE_CHECK_S = 0.5
+#: settle(): the window it samples in, the cores still busy below which the machine counts
+#: as settled (one stray tick in a 50 ms window on 2 cores is 0.2), and how long it waits.
+SETTLE_WINDOW_S = 0.05
+SETTLE_IDLE_CORES = 0.4
+SETTLE_MAX_S = 1.0
+
+
+def settle(max_s: float = SETTLE_MAX_S) -> float:
+    """Wait (at most ``max_s``) until the CPU other processes use drops below
+    SETTLE_IDLE_CORES: a framework's thread pool spins for a while after its work (OpenBLAS's
+    threads, measured here: about 0.1 s), and in turns that spinning would land on the next
+    contestant's repeat. Returns the seconds waited (0 without counters)."""
+    start = time.perf_counter()
+    while True:
+        before = read()
+        if before is None:
+            return 0.0
+        time.sleep(SETTLE_WINDOW_S)
+        used = usage(before, read())
+        waited = time.perf_counter() - start
+        if used is None or used.others_cores < SETTLE_IDLE_CORES or waited >= max_s:
+            return waited
 
 
 def idle_check(seconds: float = IDLE_CHECK_S) -> dict[str, Any] | None:

@@ -103,6 +103,7 @@ class InterleavedExecutor:
         while len(clean) < repeats and round_no < budget and len(stopped) < len(live):
             seen = usage.setdefault(round_no, [])
             for job in rotation([j for j in live if j not in stopped], round_no):
+                contention.settle()  # the last one's threads may still spin
                 kind, payload = self._call(job, "repeat_case", job.key())
                 if kind != "result":  # the worker died or timed out: its record now
                     live.remove(job)

@@ -80,6 +80,7 @@ def test_a_round_under_contention_is_taken_again(reg, tmp_path, monkeypatch):  #
     the clean rounds' (so both contestants' samples still pair up)."""
     flags = iter([False, False, True, False, False, False, False, False])  # then: the peak
     monkeypatch.setattr(contention, "idle_check", lambda: None)
+    monkeypatch.setattr(contention, "settle", lambda: 0.0)
     monkeypatch.setattr(contention, "read", lambda: object())
 
     def usage(before, after):
