@@ -33,7 +33,7 @@ from benchsuite.learning import LearnSettings
 from benchsuite.plugins import Registry, load_registry
 from benchsuite.values import check_number
 
-__all__ = ["LearnSettings", "Outcome", "Settings", "check_plugin", "compare", "export",
+__all__ = ["LearnSettings", "Outcome", "Settings", "ab", "check_plugin", "compare", "export",
            "report", "run", "schema", "train", "verify"]
 
 
@@ -113,6 +113,52 @@ def _executor(registry: Registry, settings: Settings, doc: dict[str, Any],
         return RayExecutor(registry, settings.worker_settings(), doc, settings.placement,
                            settings.ray_address, threads_from_node, cases.done_on_node(doc))
     return InterleavedExecutor(WorkerPool(registry, settings.worker_settings(), recorder(doc)))
+
+
+def ab(settings: Settings | None, base_python: Path | str, python: Path | str, *,
+       margin: float = 0.03, output: Path | str = "results", registry: Registry | None = None,
+       progress: Callable[[int], Any] | None = None) -> Outcome:
+    """``benchsuite ab``: the matrix of ``settings`` in two environments (``base_python``,
+    ``python``) in turns; ``document["ab"]["verdicts"]`` judges each case, the outcome's
+    ``failed`` lists the ``slower`` and ``failed`` ones (:mod:`benchsuite.ab`)."""
+    from benchsuite import ab as ab_run
+    from benchsuite.results import save
+
+    registry = registry or load_registry()
+    settings = settings or Settings()
+    check_number("--margin", margin, exclusive=True)
+    if margin >= 1 or settings.executor != "local" or settings.processes != 1 \
+            or not settings.isolate:
+        raise UsageError("ab needs --margin below 100% and runs here, one worker process per "
+                         "backend and environment (no --executor ray, --processes, --in-process)")
+    pythons = {"base": str(base_python), "new": str(python)}
+    envs = ab_run.check_pythons(pythons)
+    jobs = ab_run.jobs(cases.plan(registry, settings))
+    doc = recording.new_document(settings.to_dict(), kind="ab",
+                                 backends=_backends(registry, jobs))
+    doc["environments"] = envs
+    path = recording.output_path(Path(output), doc)
+
+    def note(name, info: dict[str, Any]) -> None:
+        envs[name[1]].setdefault("backends", {})[name[0]] = info
+
+    with recording.claim(path):
+        doc["idle_check"] = contention.idle_check()
+        if warning := contention.idle_warning(doc["idle_check"]):
+            log.warning(warning)
+        pool = WorkerPool(registry, settings.worker_settings(), note, pythons=pythons)
+        with _progress(progress, len(jobs)) as bar:
+            try:
+                recording.execute(ab_run.Stamped(InterleavedExecutor(pool)), jobs, doc, path,
+                                  "cases", on_start=bar.start if bar else None,
+                                  on_done=bar.done if bar else None)
+            except KeyboardInterrupt:
+                raise Interrupted(f"ab interrupted: {len(doc['cases'])} finished record(s) "
+                                  f"kept in {path}, no verdicts", path) from None
+        doc["ab"] = ab_run.block(ab_run.analyse(doc["cases"], margin), margin)
+        save(doc, path)
+    failed = [v for v in doc["ab"]["verdicts"] if v["verdict"] in ab_run.REGRESSIONS]
+    return Outcome(doc, path, failed)
 
 
 def train(settings: LearnSettings | None = None, *, output: Path | str = "results",

@@ -116,6 +116,8 @@ class Case(planning.PlannedJob):
     mode: str
     device: str
     batch_size: int
+    #: ``benchsuite ab``: the environment ("base" or "new") whose Python runs it; None: here.
+    env: str | None = None
 
     @property
     def label(self) -> str:

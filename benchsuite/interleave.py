@@ -25,9 +25,10 @@ from benchsuite.execution.pool import WorkerPool
 
 
 def contest(case: Case) -> tuple:
-    """What contestants share: everything that defines a case but its backend and variant."""
+    """What contestants share: everything that defines a case but its backend and variant;
+    in ``benchsuite ab`` (cases with an ``env``) everything but the environment."""
     key = case.key()
-    return key[2:]
+    return key if case.env is not None else key[2:]
 
 
 def groups(jobs: list[Case]) -> Iterator[list[Case]]:
@@ -72,7 +73,7 @@ class InterleavedExecutor:
             yield from self._contest(numbered, on_start)
 
     def _call(self, job: Case, fn: str, *args: Any) -> tuple[str, Any]:
-        return self.pool.call(job.backend, f"benchsuite.bench:{fn}", args)
+        return self.pool.call(self.pool.key(job), f"benchsuite.bench:{fn}", args)
 
     def _contest(self, numbered: list[tuple[int, Case]],
                  on_start: Callable[[int, Any], None] | None

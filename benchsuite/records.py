@@ -13,8 +13,8 @@ smaller sets that loading a file checks: what the readers index without a defaul
 
 This module sits low in the layering (worker processes import it): it imports nothing from
 benchsuite but :mod:`benchsuite.runinfo` (the document's settings, environment and nodes) and
-:mod:`benchsuite.caseinfo` (a case's blocks), leaves split off to keep the modules short (their
-names are re-exported here), and its
+:mod:`benchsuite.caseinfo` (a case's blocks) and :mod:`benchsuite.abinfo` (``benchsuite ab``'s),
+leaves split off to keep the modules short (their names are re-exported here), and its
 constructors take plain values, never the planner's objects.
 """
 
@@ -26,6 +26,7 @@ import uuid
 from importlib import resources
 from typing import Any, TypedDict, cast
 
+from benchsuite.abinfo import AB_KIND, AbBlock, AbEnvironment, AbVerdict  # noqa: F401
 from benchsuite.caseinfo import (  # noqa: F401 - re-exported: every record type is here
     Contention,
     ContentionThreshold,
@@ -109,6 +110,7 @@ class CaseRecord(_CaseRequired, total=False):
     process_medians: list[float]
     node: NodeTag
     retried: bool
+    env: str  # benchsuite ab: "base" or "new"
 
 
 # -- a training run of ``benchsuite train`` ----------------------------------------------------
@@ -197,6 +199,8 @@ class RunDocument(_RunDocumentRequired, total=False):
     executor: Executor
     nodes: dict[str, Node]
     idle_check: IdleCheck | None
+    environments: dict[str, AbEnvironment]
+    ab: AbBlock
 
 
 # -- constructors: the writers start every record from these -----------------------------------
@@ -215,9 +219,12 @@ def new_document(settings: JSON, environment: JSON, benchsuite_version: str,
         "benchsuite_version": benchsuite_version, "started": now(), "finished": None,
         "status": "running", "settings": settings, "environment": environment, "cases": [],
     }
-    if kind is not None:
+    if kind == AB_KIND:
+        doc.update(kind=kind, environments={})
+    elif kind is not None:
         if kind != LEARNING_KIND or dataset is None:
-            raise ValueError(f"no document of kind {kind!r} (only 'learning', with a dataset)")
+            raise ValueError(f"no document of kind {kind!r} ('learning', with a dataset, "
+                             "or 'ab')")
         doc.update(kind=kind, learning=[], dataset=dataset)
     return cast(RunDocument, doc)
 

@@ -27,7 +27,8 @@ DEFS = {
     records.RunSettings: "runSettings", records.LearnSettings: "learnSettings",
     records.Environment: "environment", records.BackendInfo: "backendInfo",
     records.Gpu: "gpu", records.Executor: "executor", records.Dataset: "dataset",
-    records.Dist: "dist",
+    records.Dist: "dist", records.AbEnvironment: "abEnvironment",
+    records.AbVerdict: "abVerdict", records.AbBlock: "ab",
 }
 
 
@@ -79,8 +80,10 @@ def test_golden_file_and_fresh_documents_are_valid():
     assert run["status"] == "running" and run["finished"] is None and "kind" not in run
     assert problems(run) == []
     assert problems(learning_doc()) == []
+    ab = records.new_document({**golden()["settings"]}, fingerprint(), "0.1.0", kind="ab")
+    assert ab["kind"] == "ab" and ab["environments"] == {} and problems(ab) == []
     with pytest.raises(ValueError):
-        records.new_document({}, {}, "0.1.0", kind="ab")
+        records.new_document({}, {}, "0.1.0", kind="abc")
 
 
 def _without(d: dict, key: str) -> dict:
@@ -97,7 +100,7 @@ def _without(d: dict, key: str) -> dict:
     (lambda d: d["cases"][0]["throughput"].update(samples="many"), "'many' is not of type"),
     (lambda d: d.update(status="done"), "'done' is not one of"),
     (lambda d: d.update(schema_version=2), "1 was expected"),
-    (lambda d: d.update(kind="speed"), "'learning' was expected"),
+    (lambda d: d.update(kind="speed"), "'speed' is not one of ['learning', 'ab']"),
     (lambda d: _without(d, "environment"), "'environment' is a required property"),
 ])
 def test_the_schema_rejects_real_mistakes(mistake, expected):

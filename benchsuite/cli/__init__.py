@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from benchsuite.cli import checks, common, info, results, run  # noqa: F401  (registers them)
+from benchsuite.cli import ab, checks, common, info, results, run  # noqa: F401  (registers them)
 from benchsuite.errors import BenchsuiteError, Interrupted
 
 cli = common.group

@@ -92,7 +92,7 @@ def targets(items: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-def percent(text: str | None) -> float | None:
+def percent(text: str | None, option: str = "--threshold") -> float | None:
     """``--threshold``: a percent (``5%``) or a fraction of at most 1 (``0.05``). A bare number
     above 1 is refused rather than read as hundreds of percent (``5`` would mean 500%)."""
     if text is None:
@@ -101,10 +101,10 @@ def percent(text: str | None) -> float | None:
     try:
         value = float(text.strip().rstrip("%")) / (100 if is_percent else 1)
     except ValueError:
-        raise UsageError(f"--threshold must look like 5% or 0.05, got {text!r}") from None
+        raise UsageError(f"{option} must look like 5% or 0.05, got {text!r}") from None
     if not is_percent and value > 1:
-        raise UsageError(f"--threshold {text} is ambiguous: give a percent ({text}%) or a "
+        raise UsageError(f"{option} {text} is ambiguous: give a percent ({text}%) or a "
                          f"fraction <= 1 ({value / 100:g})")
     if not 0 <= value < 10:
-        raise UsageError(f"--threshold out of range: {text}")
+        raise UsageError(f"{option} out of range: {text}")
     return value

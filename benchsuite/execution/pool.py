@@ -18,11 +18,11 @@ from typing import Any
 from benchsuite.backend import Backend
 from benchsuite.execution import Job, WorkerSettings
 from benchsuite.execution.failures import one_line
+from benchsuite.execution.logs import quiet_frameworks
 from benchsuite.execution.worker import (
     InProcessWorker,
     SubprocessWorker,
     WorkerError,
-    quiet_frameworks,
 )
 from benchsuite.plugins import Registry
 
@@ -48,8 +48,10 @@ class WorkerPool:
 
     def __init__(self, registry: Registry, settings: WorkerSettings,
                  on_worker_start: Callable[[str, dict[str, Any]], None] | None = None,
-                 instances: dict[str, Backend] | None = None) -> None:
+                 instances: dict[str, Backend] | None = None,
+                 pythons: dict[str, str] | None = None) -> None:
         self.registry, self.settings = registry, settings
+        self.pythons = pythons or {}  # environment name → its Python (workers keyed (b, env))
         self.on_worker_start = on_worker_start
         self.instances = instances or {}
         self.workers: dict[str, Any] = {}
@@ -68,12 +70,19 @@ class WorkerPool:
             return self._once(job)
         records = []
         for _ in range(fresh):
-            self.retire(job.backend)
+            self.retire(self.key(job))
             records.append(self._once(job))
             if records[-1].get("status") != "ok":  # no point repeating a failure
                 break
-        self.retire(job.backend)
+        self.retire(self.key(job))
         return job.combine(records)
+
+    @staticmethod
+    def key(job: Job) -> str | tuple[str, str]:
+        """Which worker runs ``job``: its backend's, or with an ``env`` (``benchsuite ab``)
+        its backend's in that environment."""
+        env = getattr(job, "env", None)
+        return job.backend if env is None else (job.backend, env)
 
     @staticmethod
     def refused(job: Job) -> Any:
@@ -87,10 +96,11 @@ class WorkerPool:
 
     def _once(self, job: Job) -> Any:
         fn, args = job.call()
-        kind, payload = self.call(job.backend, fn, args)
+        kind, payload = self.call(self.key(job), fn, args)
         return payload if kind == "result" else job.record(kind, payload)
 
-    def call(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...] = ()
+    def call(self, name: str | tuple[str, str], fn: Callable[..., Any],
+             args: tuple[Any, ...] = ()
              ) -> tuple[str, Any]:
         """``fn(session, *args)`` in backend ``name``'s worker: ``("result", value)`` or
         ``(status, message)``; a worker that died is replaced by the next call."""
@@ -102,16 +112,20 @@ class WorkerPool:
             self.retire(name)
         return outcome
 
-    def retire(self, name: str) -> None:
+    def retire(self, name: str | tuple[str, str]) -> None:
         worker = self.workers.pop(name, None)
         if worker is not None:
             worker.stop()
 
-    def _start(self, name: str):
+    def _start(self, name: str | tuple[str, str]):
         if name in self.broken:
             return None
+        backend, env = name if isinstance(name, tuple) else (name, None)
         try:
-            if self.settings.isolate and name not in self.instances:
+            if env is not None:  # a backend of another environment: never in this process
+                worker = SubprocessWorker(self.registry, backend, self.settings, self.log_dir,
+                                          self.pythons[env])
+            elif self.settings.isolate and name not in self.instances:
                 worker = SubprocessWorker(self.registry, name, self.settings, self.log_dir)
             else:
                 quiet_frameworks()  # the framework loads into this process

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,14 +25,9 @@ from typing import Any
 from benchsuite.backend import Backend
 from benchsuite.execution import WorkerSettings
 from benchsuite.execution.failures import classify, describe_exit, one_line, with_log_tail
+from benchsuite.execution.logs import log_name, redirect_output
 from benchsuite.fileio import json_safe
 from benchsuite.plugins import Registry, rebuild_registry
-
-#: What quiets the frameworks' own loggers (TensorFlow/XLA's C++ log, gRPC, glog) in the
-#: CLI's process, where a framework is only imported with ``--in-process``; in a worker their
-#: chatter goes to its log instead, where a crash's tail can quote it.
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "GLOG_minloglevel": "3"}
-QUIET_LOGGERS = ("tensorflow", "absl", "jax", "jax._src.xla_bridge")
 
 
 class WorkerError(RuntimeError):
@@ -112,31 +108,6 @@ class InProcessWorker:
         pass
 
 
-def quiet_frameworks() -> None:
-    """Before a framework is imported into the CLI's own process: its C++ logs below errors
-    off (unless the user set them), its Python loggers at ERROR."""
-    import logging
-
-    for key, value in QUIET_ENV.items():
-        os.environ.setdefault(key, value)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def redirect_output(log_path: str) -> None:
-    """In a worker: stdout and stderr to ``log_path``, so framework chatter goes to the log,
-    not over the parent's table (its tail is quoted when the worker dies)."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-
-
-def log_name(backend: str) -> str:
-    """A file name for ``backend``'s log that stays inside the log folder, whatever the name."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", backend).lstrip(".")[:40] or "backend"
-    return f"{safe}-{time.monotonic_ns()}.log"
-
-
 def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path: str) -> None:
     """Body of the worker process."""
     with contextlib.suppress(OSError):
@@ -168,19 +139,77 @@ def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path:
             conn.send(("failed", f"the result could not be sent back: {one_line(exc)}"))
 
 
+def serve(fd: int) -> None:
+    """Body of a worker started as ``python -m benchsuite.execution.worker FD`` (another
+    environment's Python): the same worker, over the connection inherited as ``FD``."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    _child(conn, *conn.recv())
+
+
+class EnvProcess:
+    """A worker process of another Python (``PYTHON -m benchsuite.execution.worker``), with
+    the methods of ``multiprocessing.Process`` that :class:`SubprocessWorker` uses: a spawn
+    would copy this process's ``sys.path`` and import this environment's packages."""
+
+    def __init__(self, python: str, fd: int, log_path: Path) -> None:
+        with open(log_path, "ab") as log:  # what it says before it redirects itself
+            self.popen = subprocess.Popen([python, "-m", "benchsuite.execution.worker",
+                                           str(fd)], pass_fds=(fd,), stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=log)
+        self.pid = self.popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.popen.poll()
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+
+def python_info(python: str) -> dict[str, str] | str:
+    """What ``python`` runs (its Python's and benchsuite's versions, its executable), or
+    why it cannot run benchsuite workers (missing, not runnable, no benchsuite)."""
+    code = ("import sys, benchsuite, benchsuite.execution.worker; "
+            "print(sys.version.split()[0], benchsuite.__version__, sys.executable)")
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                             timeout=120, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return getattr(exc, "strerror", None) or str(exc)
+    if out.returncode:
+        last = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        return f"cannot import benchsuite ({last})"
+    version, bench, executable = [*out.stdout.split(maxsplit=2), "", "", ""][:3]
+    return {"python": python, "python_version": version, "benchsuite_version": bench,
+            "executable": executable.strip()}
+
+
 class SubprocessWorker:
     """One backend's spawned worker process and its pipe."""
 
     def __init__(self, registry: Registry, backend: str, settings: WorkerSettings,
-                 log_dir: Path) -> None:
+                 log_dir: Path, python: str | None = None) -> None:
         self.name, self.settings = backend, settings
         self.log_path = Path(log_dir) / log_name(backend)
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_child, daemon=True, name="benchsuite-worker",
-                                args=(child, backend, registry.entry_points, settings,
-                                      str(self.log_path)))
-        self.proc.start()
+        args = (backend, registry.entry_points, settings, str(self.log_path))
+        if python is None:
+            self.proc: Any = ctx.Process(target=_child, daemon=True, name="benchsuite-worker",
+                                         args=(child, *args))
+            self.proc.start()
+        else:  # another environment: its interpreter, its sys.path, its packages
+            self.proc = EnvProcess(python, child.fileno(), self.log_path)
+            self.conn.send(args)
         child.close()
         kind, payload = self._receive(max(settings.timeout, settings.start_timeout))
         if kind != "ready":
@@ -249,3 +278,9 @@ class SubprocessWorker:
             self.proc.join(5)
         self.kill()
         self.conn.close()
+
+
+if __name__ == "__main__":  # a worker of another environment (EnvProcess)
+    from benchsuite.execution.worker import serve as _serve  # the module, not __main__
+
+    _serve(int(sys.argv[1]))
