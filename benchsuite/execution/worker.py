@@ -15,7 +15,6 @@ import multiprocessing as mp
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,23 +139,29 @@ def _child(conn, backend: str, entry_points, settings: WorkerSettings, log_path:
 
 
 def serve(fd: int) -> None:
-    """Body of a worker started as ``python -m benchsuite.execution.worker FD`` (another
-    environment's Python): the same worker, over the connection inherited as ``FD``."""
+    """Body of a worker of another environment's Python (:class:`EnvProcess`): the same
+    worker, over the connection it inherited as file descriptor ``fd``."""
     from multiprocessing.connection import Connection
 
     conn = Connection(fd)
     _child(conn, *conn.recv())
 
 
+#: Another environment's worker imports that environment's benchsuite and plugins, not those
+#: of the folder it was started from (``-c`` and ``-m`` put the current folder first).
+NO_CWD = "import sys; sys.path.pop(0)"
+SERVE = "from benchsuite.execution.worker import serve; serve(int(sys.argv[1]))"
+
+
 class EnvProcess:
-    """A worker process of another Python (``PYTHON -m benchsuite.execution.worker``), with
-    the methods of ``multiprocessing.Process`` that :class:`SubprocessWorker` uses: a spawn
-    would copy this process's ``sys.path`` and import this environment's packages."""
+    """A worker process of another Python (``PYTHON -c ... serve(FD)``), with the methods of
+    ``multiprocessing.Process`` that :class:`SubprocessWorker` uses: a spawn would copy this
+    process's ``sys.path`` and import this environment's packages."""
 
     def __init__(self, python: str, fd: int, log_path: Path) -> None:
         with open(log_path, "ab") as log:  # what it says before it redirects itself
-            self.popen = subprocess.Popen([python, "-m", "benchsuite.execution.worker",
-                                           str(fd)], pass_fds=(fd,), stdin=subprocess.DEVNULL,
+            self.popen = subprocess.Popen([python, "-c", f"{NO_CWD}; {SERVE}", str(fd)],
+                                          pass_fds=(fd,), stdin=subprocess.DEVNULL,
                                           stdout=log, stderr=log)
         self.pid = self.popen.pid
 
@@ -178,7 +183,7 @@ class EnvProcess:
 def python_info(python: str) -> dict[str, str] | str:
     """What ``python`` runs (its Python's and benchsuite's versions, its executable), or
     why it cannot run benchsuite workers (missing, not runnable, no benchsuite)."""
-    code = ("import sys, benchsuite, benchsuite.execution.worker; "
+    code = (f"{NO_CWD}; import benchsuite, benchsuite.execution.worker; "
             "print(sys.version.split()[0], benchsuite.__version__, sys.executable)")
     try:
         out = subprocess.run([python, "-c", code], capture_output=True, text=True,
@@ -279,8 +284,3 @@ class SubprocessWorker:
         self.kill()
         self.conn.close()
 
-
-if __name__ == "__main__":  # a worker of another environment (EnvProcess)
-    from benchsuite.execution.worker import serve as _serve  # the module, not __main__
-
-    _serve(int(sys.argv[1]))
