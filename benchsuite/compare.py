@@ -61,6 +61,10 @@ def _ok_cvs(*frames: pd.DataFrame) -> pd.Series:
 
 def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     df, runs = results.load_runs(paths)
+    for file, run in runs:
+        if run.get("kind") == "ab":  # both environments' cases, under the same keys
+            raise ResultsError(f"{name}: {file} is a benchsuite ab file, judged when it ran "
+                               "(its 'ab' verdicts): compare takes benchsuite run files")
     if df.empty:
         raise ResultsError(f"{name}: no cases in {', '.join(str(f) for f, _ in runs)}")
     return df, [run.get("environment", {}) for _, run in runs]

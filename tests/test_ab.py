@@ -153,6 +153,12 @@ def test_an_injected_slowdown_is_slower_and_exits_1(reg, monkeypatch, tmp_path, 
     assert row["verdict"] == "slower" and 0.6 < row["ratio"] < 0.75
     assert out.startswith("| backend | variant | model |")
     assert "| slower |" in out
+    # compare cannot tell the two environments' cases apart: it refuses the file.
+    [path] = (tmp_path / "out").glob("*.json")
+    assert cli.main(["compare", str(path), str(path)]) == 2
+    assert capsys.readouterr().err == (f"benchsuite: error: BASE: {path} is a benchsuite ab "
+                                       "file, judged when it ran (its 'ab' verdicts): compare "
+                                       "takes benchsuite run files\n")
     # The other way round the new environment is faster: nothing to gate on.
     (tmp_path / "out").rename(tmp_path / "first")
     assert cli_ab(reg, monkeypatch, tmp_path, slow, sys.executable) == 0

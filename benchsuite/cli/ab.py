@@ -71,7 +71,7 @@ def ab_cmd(base_python, python, backends, models, batch_sizes, modes, device, qu
         repeats=p_repeats if repeats is None else repeats,
         min_time=p_min_time if min_time is None else min_time,
         threads=usable_cores() if threads is None else threads, seed=seed,
-        variants=tuple(variants), parity=False, timeout=timeout)
+        variants=tuple(variants), parity=False, timeout=timeout, gemm_size=512)
     outcome = api.ab(settings, base_python, python, margin=percent(margin, "--margin"),
                      output=output, registry=common.registry())
     rows = outcome.document["ab"]["verdicts"]
