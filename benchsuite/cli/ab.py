@@ -88,8 +88,9 @@ def ab_cmd(base_python, python, backends, models, batch_sizes, modes, device, qu
 
 
 def _label(r: dict[str, Any]) -> str:
-    variant = f"[{r['variant']}]" if r.get("variant") not in (None, "default") else ""
-    return f"{r['backend']}{variant} {r['model']} {r['mode']} b{r['batch_size']}"
+    """The case; its variant last, the first thing a narrow table cuts."""
+    variant = f" [{r['variant']}]" if r.get("variant") not in (None, "default") else ""
+    return f"{r['backend']} {r['model']} {r['mode']} b{r['batch_size']}{variant}"
 
 
 def _change(v: float | None) -> str:
