@@ -101,10 +101,15 @@ class InterleavedExecutor:
         clean: list[int] = []
         stopped: list[Case] = []  # failed mid-way: their records say why, at the end
         round_no = 0
+        patience = contention.SETTLE_MAX_S
         while len(clean) < repeats and round_no < budget and len(stopped) < len(live):
             seen = usage.setdefault(round_no, [])
             for job in rotation([j for j in live if j not in stopped], round_no):
-                contention.settle()  # the last one's threads may still spin
+                # The last one's threads may still spin: wait for them. A machine that stayed
+                # busy through a whole wait is busy (a co-tenant): from then on only glance.
+                waited = contention.settle(patience)
+                patience = (contention.SETTLE_MAX_S if waited < patience
+                            else 2 * contention.SETTLE_WINDOW_S)
                 kind, payload = self._call(job, "repeat_case", job.key())
                 if kind != "result":  # the worker died or timed out: its record now
                     live.remove(job)

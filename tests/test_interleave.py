@@ -80,7 +80,7 @@ def test_a_round_under_contention_is_taken_again(reg, tmp_path, monkeypatch):  #
     the clean rounds' (so both contestants' samples still pair up)."""
     flags = iter([False, False, True, False, False, False, False, False])  # then: the peak
     monkeypatch.setattr(contention, "idle_check", lambda: None)
-    monkeypatch.setattr(contention, "settle", lambda: 0.0)
+    monkeypatch.setattr(contention, "settle", lambda max_s=1.0: 0.0)
     monkeypatch.setattr(contention, "read", lambda: object())
 
     def usage(before, after):
@@ -112,3 +112,22 @@ def test_paired_ratio_uses_the_rounds_both_sides_have():
     ratio, lo, hi, _ = stats.paired_ratio(b, range(5), n_, range(5))
     assert lo < 1.2 < hi and hi / lo < 1.03 and math.isclose(ratio, 1.2, rel_tol=0.01)
     assert stats.paired_ratio([1.0], [0], [1.0], [0]) is None
+
+
+def test_a_machine_that_stays_busy_is_waited_on_once_then_only_glanced_at(reg, tmp_path,  # noqa: F811
+                                                                          monkeypatch):
+    """A co-tenant never lets the machine settle: the first turn waits the full second, the
+    next ones only a glance, until a wait ends early again."""
+    waits = []
+
+    def settle(max_s=1.0):
+        waits.append(max_s)
+        return max_s if len(waits) <= 3 else 0.0  # busy for three turns, then quiet
+
+    monkeypatch.setattr(contention, "settle", settle)
+    s = settings(backends=["numpy", "fake"], models=[("tiny", {})], modes=("infer",),
+                 repeats=3, isolate=False, parity=False)
+    api.run(s, output=tmp_path, registry=reg)
+    glance = 2 * contention.SETTLE_WINDOW_S
+    assert waits[:6] == [contention.SETTLE_MAX_S, glance, glance, glance,
+                         contention.SETTLE_MAX_S, contention.SETTLE_MAX_S]
