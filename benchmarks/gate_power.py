@@ -15,10 +15,10 @@ the mean seconds per trial, with the load average before each condition.
     python benchmarks/gate_power.py --trials 2 --no-busy # a smoke test (about a minute)
     python benchmarks/gate_power.py --quick-suite        # also: ab --quick vs run --quick
 
-A quiet trial takes 10-15 s. Beside the busy co-tenant every turn waits the full second of
-``contention.settle()`` (the co-tenant never lets the CPU go idle) and contended rounds are
-re-run, so a busy trial takes 1.5-3 minutes: the default full measurement is about 20 minutes
-quiet and 2-3 hours busy (``--trials`` and ``--cases`` trade precision for time).
+A quiet trial takes about 10 s; beside the busy co-tenant about 30 s (contended rounds are
+re-run, and after one full settle wait the turns only glance at the CPU): the default full
+measurement is about 15 minutes quiet and 30 busy (``--trials`` and ``--cases`` trade
+precision for time).
 
 Targets (issue 14): quiet false alarms <= 1% of case verdicts; a 10% slowdown fails the gate
 in >= 95% of trials, 5% in >= 80%; ``ab --quick`` <= 2.5x one ``run --quick``. Run it on an
