@@ -13,11 +13,9 @@ from typing import Any
 import click
 
 from benchsuite import api
-from benchsuite.cases import DEFAULT_MODES, Settings
 from benchsuite.cli import common
 from benchsuite.cli.common import group, percent
-from benchsuite.environment import usable_cores
-from benchsuite.planning import parse_model
+from benchsuite.cli.run import matrix_settings
 from benchsuite.units import rate
 
 #: Rounds (timed repeats per side) and seconds per repeat: the default and --quick. Ten
@@ -64,14 +62,11 @@ def ab_cmd(base_python, python, backends, models, batch_sizes, modes, device, qu
     """Is the new environment slower than the base one? The same cases in both, in turns.
     Exit 0: no case slower or failed; 1: some case slower or failed; 2: bad input."""
     p_repeats, p_min_time = PRESETS["quick" if quick else "default"]
-    settings = Settings(
-        backends=list(backends), models=[parse_model(m) for m in models],
-        modes=tuple(modes) or DEFAULT_MODES, device=device,
-        batch_sizes=tuple(batch_sizes) or (128,),
-        repeats=p_repeats if repeats is None else repeats,
-        min_time=p_min_time if min_time is None else min_time,
-        threads=usable_cores() if threads is None else threads, seed=seed,
-        variants=tuple(variants), parity=False, timeout=timeout, gemm_size=512)
+    settings = matrix_settings(
+        backends, models, batch_sizes, modes, device,
+        p_repeats if repeats is None else repeats,
+        p_min_time if min_time is None else min_time, threads, seed, variants,
+        parity=False, timeout=timeout, gemm_size=512)
     outcome = api.ab(settings, base_python, python, margin=percent(margin, "--margin"),
                      output=output, registry=common.registry())
     rows = outcome.document["ab"]["verdicts"]

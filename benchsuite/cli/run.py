@@ -39,6 +39,18 @@ def preset(quick: bool, rigorous: bool) -> str:
     return "quick" if quick else "rigorous" if rigorous else "default"
 
 
+def matrix_settings(backends, models, batch_sizes, modes, device, repeats, min_time, threads,
+                    seed, variants, **rest) -> Settings:
+    """The Settings of a case matrix from the options ``run`` and ``ab`` share (None
+    threads: every usable core)."""
+    return Settings(
+        backends=list(backends), models=[parse_model(m) for m in models],
+        modes=tuple(modes) or DEFAULT_MODES, device=device,
+        batch_sizes=tuple(batch_sizes) or (128,), repeats=repeats, min_time=min_time,
+        threads=usable_cores() if threads is None else threads, seed=seed,
+        variants=tuple(variants), **rest)
+
+
 @group.command("run")
 @click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
               help="Backend to run (repeatable; default: every installed backend).")
@@ -106,14 +118,11 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, 
         no_other_options(ctx, allowed={"resume", "ray_address"})
     else:
         p_repeats, p_min_time, p_gemm, p_processes = PRESETS[preset(quick, rigorous)]
-        settings = Settings(
-            backends=list(backends), models=[parse_model(m) for m in models],
-            modes=tuple(modes) or DEFAULT_MODES, device=device,
-            batch_sizes=tuple(batch_sizes) or (128,),
-            repeats=p_repeats if repeats is None else repeats,
-            min_time=p_min_time if min_time is None else min_time,
-            threads=usable_cores() if threads is None else threads, seed=seed,
-            optimizer=make_optimizer(optimizer, lr), data=data, variants=tuple(variants),
+        settings = matrix_settings(
+            backends, models, batch_sizes, modes, device,
+            p_repeats if repeats is None else repeats,
+            p_min_time if min_time is None else min_time, threads, seed, variants,
+            optimizer=make_optimizer(optimizer, lr), data=data,
             parity=not no_parity, isolate=not in_process, timeout=timeout,
             memory_limit_gib=memory_limit, gemm_size=p_gemm if gemm_size is None else gemm_size,
             processes=p_processes if processes is None else processes, executor=executor,
