@@ -25,9 +25,10 @@ from dataclasses import replace
 from typing import Any
 
 from benchsuite import stats
-from benchsuite.cases import Case
+from benchsuite.cases import Case, key_of_record
 from benchsuite.errors import UsageError
 from benchsuite.execution.worker import python_info
+from benchsuite.records import is_contended
 
 ENVS = ("base", "new")
 ALPHA = 0.05
@@ -84,10 +85,6 @@ def verdict(ratio: float, low: float, high: float, p_adjusted: float,
     return "inconclusive"
 
 
-def _contended(record: dict[str, Any]) -> bool:
-    return bool((record.get("contention") or {}).get("contended"))
-
-
 def _pair(base: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
     """The row of one case before the correction: its numbers, or the verdict it gets
     without statistics."""
@@ -104,7 +101,7 @@ def _pair(base: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, 
     if any(r["status"] == "skipped" for _, r in sides):
         return {**row, "verdict": "skipped", "error": (base or new or {}).get("error")}
     row.update(base=base["throughput"]["median"], new=new["throughput"]["median"])
-    if _contended(base) or _contended(new):
+    if is_contended(base) or is_contended(new):
         return {**row, "verdict": "contended",
                 "error": "measured under contention: no verdict"}
     args = (base["throughput"]["samples"], base["interleaving"]["rounds"],
@@ -123,8 +120,7 @@ def analyse(records: list[dict[str, Any]], margin: float = MARGIN,
     p-values Holm-adjusted across the cases that have one."""
     sides: dict[tuple, dict[str, dict[str, Any]]] = {}
     for r in records:
-        key = (*(repr(r.get(k)) for k in KEY), repr((r.get("spec") or {}).get("params")))
-        sides.setdefault(key, {})[r.get("env")] = r
+        sides.setdefault(key_of_record(r), {})[r.get("env")] = r
     rows = [_pair(s.get("base"), s.get("new")) for s in sides.values()]
     judged = [r for r in rows if r["verdict"] is None]
     for row, p in zip(judged, stats.holm([r["p_value"] for r in judged])):

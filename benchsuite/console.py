@@ -104,11 +104,10 @@ def comparison_frame(result):
     """The comparison as a display table: ratios as percentages, verdicts."""
     import pandas as pd
 
+    from benchsuite.units import change as pct
+
     rows = []
     for r in result.rows.to_dict("records"):
-        def pct(v):
-            return "" if v is None or pd.isna(v) else f"{100 * (v - 1):+.1f}%"
-
         rows.append({"backend": r["backend"], "variant": r["variant"], "model": r["model"],
                      "mode": r["mode"], "device": r["device"], "batch": r["batch_size"],
                      "base samples/s": "" if r["base"] is None or pd.isna(r["base"])

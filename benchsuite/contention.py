@@ -29,9 +29,8 @@ try:
 except ImportError:  # pragma: no cover - psutil is a dependency; other platforms degrade
     psutil = None
 
-__all__ = ["OTHERS_CORES", "STEAL_CORES", "Reading", "Usage", "idle_check", "idle_warning", "read",
-           "summary",
-           "timed_clean", "usage"]
+__all__ = ["OTHERS_CORES", "STEAL_CORES", "Reading", "Usage", "budget", "idle_check",
+           "idle_warning", "keep", "read", "summary", "timed_clean", "usage"]
 
 #: A repeat is contended when other processes kept more than this many cores busy on average
 #: (beyond the counters' quantisation). One busy co-tenant is 1.0; a quiet VM's daemons, the
@@ -162,23 +161,34 @@ def idle_warning(check: dict[str, Any] | None) -> str | None:
             "cases that cannot get clean repeats are marked contended")
 
 
+def budget(repeats: int, rerun_factor: float = RERUN_FACTOR) -> int:
+    """How many takes (repeats, or rounds in turns) a case may use: ``repeats`` plus re-runs."""
+    return repeats + round(repeats * rerun_factor)
+
+
+def keep(busy: list[float | None], repeats: int) -> list[int]:
+    """Which takes count, by index: the clean ones (``None`` in ``busy``) in order, then the
+    least contended (lowest cores busy) to fill up to ``repeats``."""
+    clean = [i for i, b in enumerate(busy) if b is None]
+    dirty = sorted((i for i, b in enumerate(busy) if b is not None), key=lambda i: busy[i])
+    return (clean + dirty)[:repeats]
+
+
 def timed_clean(run_once: Callable[[], T], repeats: int,
                 rerun_factor: float = RERUN_FACTOR) -> tuple[list[T], list[Usage | None]]:
     """Call ``run_once`` (one timed repeat, returning its sample) until ``repeats`` clean samples
-    or ``repeats * (1 + rerun_factor)`` calls. Returns the kept samples (clean ones first, then
-    the least contended to fill up) and the usage of every call made, in order."""
-    samples: list[tuple[T, Usage | None]] = []
-    budget = repeats + round(repeats * rerun_factor)
-    while len(samples) < budget:
+    or :func:`budget` calls. Returns the kept samples (:func:`keep`) and the usage of every
+    call made, in order."""
+    values: list[T] = []
+    used: list[Usage | None] = []
+    while len(values) < budget(repeats, rerun_factor):
         before = read()
-        value = run_once()
-        samples.append((value, usage(before, read())))
-        if sum(1 for _, u in samples if not _dirty(u)) >= repeats:
+        values.append(run_once())
+        used.append(usage(before, read()))
+        if sum(1 for u in used if not _dirty(u)) >= repeats:
             break
-    clean = [(v, u) for v, u in samples if not _dirty(u)]
-    dirty = sorted(((v, u) for v, u in samples if _dirty(u)), key=lambda s: s[1].others_cores)
-    kept = (clean + dirty)[:repeats]
-    return [v for v, _ in kept], [u for _, u in samples]
+    busy = [u.others_cores if _dirty(u) else None for u in used]
+    return [values[i] for i in keep(busy, repeats)], used
 
 
 def _dirty(u: Usage | None) -> bool:

@@ -96,7 +96,7 @@ class InterleavedExecutor:
         if not live:
             return
         repeats = live[0].settings.repeats
-        budget = repeats + round(repeats * contention.RERUN_FACTOR)
+        budget = contention.budget(repeats)
         usage: dict[int, list[contention.Usage]] = {}  # round → what each contestant saw
         clean: list[int] = []
         stopped: list[Case] = []  # failed mid-way: their records say why, at the end
@@ -121,21 +121,14 @@ class InterleavedExecutor:
             if not any(u.contended for u in seen):
                 clean.append(round_no)
             round_no += 1
-        keep = self._keep(clean, usage, round_no, repeats)
+        keep = sorted(contention.keep(
+            [None if r in clean else max((u.others_cores for u in usage.get(r, [])), default=0.0)
+             for r in range(round_no)], repeats))
         block = _block(usage, clean, round_no, repeats)
         pairing = {"group": uuid.uuid4().hex[:12], "contestants": len(live)}
         for job in live:
             kind, payload = self._call(job, "finish_case", job.key(), keep, block, pairing)
             yield job, payload if kind == "result" else job.record(kind, payload)
-
-    @staticmethod
-    def _keep(clean: list[int], usage: dict[int, list[contention.Usage]], rounds: int,
-              repeats: int) -> list[int]:
-        """The rounds whose samples count: the clean ones, then the least contended."""
-        busy = sorted((r for r in range(rounds) if r not in clean),
-                      key=lambda r: max((u.others_cores for u in usage.get(r, [])),
-                                        default=0.0))
-        return sorted((clean + busy)[:repeats])
 
 
 def _block(usage: dict[int, list[contention.Usage]], clean: list[int], rounds: int,

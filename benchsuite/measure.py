@@ -36,8 +36,6 @@ class Timing:
     warmup: WarmUp
     steps_per_repeat: int
     throughput: list[float] = field(default_factory=list)  # samples/s, one per repeat
-    #: the CPU the machine's other processes took during every repeat taken (re-runs included)
-    usage: list[contention.Usage | None] = field(default_factory=list)
 
 
 def timed(fn: Callable[[], object], sync: Callable[[], None]) -> float:
@@ -87,8 +85,7 @@ def measure(
     warm = warm_up(step, sync, after_step=after_repeat)
     steps = max(1, math.ceil(min_time / max(warm.step_s, 1e-9)))
     timing = Timing(warm, steps)
-    timing.throughput, timing.usage = timed_repeats(step, sync, batch_size, steps, repeats,
-                                                    after_repeat)
+    timing.throughput, _ = timed_repeats(step, sync, batch_size, steps, repeats, after_repeat)
     return timing
 
 

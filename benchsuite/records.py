@@ -254,6 +254,13 @@ def new_training_record(task: str, backend: str, model: str, spec: JSON, *,
     })
 
 
+def is_contended(case: JSON) -> bool:
+    """Whether a case's record says it was measured under contention (``contention.contended``;
+    files written before contention was measured have no such key)."""
+    info = case.get("contention")
+    return isinstance(info, dict) and bool(info.get("contended"))
+
+
 def schema() -> JSON:
     """The JSON Schema (draft 2020-12) of every results document, as a dict."""
     text = resources.files("benchsuite").joinpath("schema", SCHEMA_FILE).read_text("utf-8")

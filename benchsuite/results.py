@@ -34,6 +34,7 @@ from benchsuite.records import (  # noqa: F401 - re-exported
     SCHEMA_VERSION,
     STATUSES,
     THROUGHPUT_KEYS,
+    is_contended,
     schema,
 )
 from benchsuite.validation import validate
@@ -142,7 +143,7 @@ def case_row(case: dict[str, Any], run: dict[str, Any], file: str) -> dict[str, 
         "status": case["status"], "error": case["error"], "throughput": tp.get("median"),
         "ci_low": tp.get("ci_low"), "ci_high": tp.get("ci_high"), "iqr": tp.get("iqr"),
         "cv": tp.get("cv"), "unstable": tp.get("unstable"),
-        "contended": bool((case.get("contention") or {}).get("contended", False)),
+        "contended": is_contended(case),
         "n_samples": len(samples),
         "samples": samples, "step_ms": case.get("step_ms"), "gflops": case.get("gflops"),
         "flops_per_sample": case.get("flops_per_sample"),

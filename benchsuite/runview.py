@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchsuite.records import is_contended
 from benchsuite.units import percent, rate, seconds, sig
 
 #: Columns that must stay whole (never wrapped, never cut).
@@ -114,7 +115,7 @@ def _cells(c: dict[str, Any]) -> dict[str, str]:
 
 
 def _contended(c: dict[str, Any]) -> bool:
-    return c["status"] == "ok" and bool((c.get("contention") or {}).get("contended"))
+    return c["status"] == "ok" and is_contended(c)
 
 
 def _title(run: dict[str, Any], constant: dict[str, str]) -> str:

@@ -80,6 +80,11 @@ def percent(fraction: float | None) -> str:
     return "" if _missing(fraction) else f"{sig(100 * float(fraction))}%"
 
 
+def change(ratio: float | None) -> str:
+    """A ratio new/old as a signed change, one decimal: 1.041 → "+4.1%", 0.5 → "-50.0%"."""
+    return "" if _missing(ratio) else f"{100 * (float(ratio) - 1):+.1f}%"
+
+
 def times(ratio: float | None) -> str:
     """A speed ratio: 1.2412 → "1.24×", 8.731 → "8.73×"."""
     return "" if _missing(ratio) else f"{sig(ratio)}×"

@@ -38,6 +38,8 @@ def test_rates_and_ratios():
     assert units.rate(675172513) == "675M" and units.rate(3521) == "3.52k"
     assert units.times(8.731) == "8.73×" and units.times(1.0) == "1.00×"
     assert units.rate_ci(3521, 3500, 3550) == "3.52k [3.50k, 3.55k]"
+    assert units.change(1.041) == "+4.1%" and units.change(0.5) == "-50.0%"
+    assert units.change(None) == "" and units.change(float("nan")) == ""
 
 
 def test_verdicts_in_plain_words():

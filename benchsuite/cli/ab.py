@@ -16,7 +16,7 @@ from benchsuite import api
 from benchsuite.cli import common
 from benchsuite.cli.common import group, percent
 from benchsuite.cli.run import matrix_settings
-from benchsuite.units import rate
+from benchsuite.units import change, rate
 
 #: Rounds (timed repeats per side) and seconds per repeat: the default and --quick. Ten
 #: rounds: the Wilcoxon test's smallest p is 2 / 2**rounds (0.002), which a Holm
@@ -88,14 +88,10 @@ def _label(r: dict[str, Any]) -> str:
     return f"{r['backend']} {r['model']} {r['mode']} b{r['batch_size']}{variant}"
 
 
-def _change(v: float | None) -> str:
-    return "" if v is None else f"{100 * (v - 1):+.1f}%"
-
-
 def _ci(r: dict[str, Any]) -> str:
     if r.get("ci_low") is None:
         return ""
-    return f"{_change(r['ci_low'])}..{_change(r['ci_high'])}"
+    return f"{change(r['ci_low'])}..{change(r['ci_high'])}"
 
 
 def _p(v: float | None) -> str:
@@ -105,7 +101,7 @@ def _p(v: float | None) -> str:
 def table(rows: list[dict[str, Any]], margin: float, width: int = 80) -> list[str]:
     """The verdicts as lines of at most ``width`` characters (the case label is shortened
     to fit), a line per case without statistics saying why, and the count of each verdict."""
-    cells = [(_label(r), rate(r["base"]), rate(r["new"]), _change(r["ratio"]), _ci(r),
+    cells = [(_label(r), rate(r["base"]), rate(r["new"]), change(r["ratio"]), _ci(r),
               _p(r["p_adjusted"]), r["verdict"]) for r in rows]
     head = ("case", "base/s", "new/s", "change", "95% CI", "p(adj)", "verdict")
     sizes = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
@@ -135,6 +131,6 @@ def frame(rows: list[dict[str, Any]]):
         "backend": r["backend"], "variant": r.get("variant") or "", "model": r["model"],
         "mode": r["mode"], "device": r.get("device"), "batch": r.get("batch_size"),
         "base samples/s": rate(r["base"]), "new samples/s": rate(r["new"]),
-        "change [95% CI]": "" if r["ratio"] is None else f"{_change(r['ratio'])} [{_ci(r)}]",
+        "change [95% CI]": "" if r["ratio"] is None else f"{change(r['ratio'])} [{_ci(r)}]",
         "p (Holm)": _p(r["p_adjusted"]), "rounds": r.get("rounds", 0),
         "verdict": r["verdict"]} for r in rows])

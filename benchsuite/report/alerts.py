@@ -30,20 +30,7 @@ def _cut(lines: list[str], what: str) -> list[str]:
     return [*lines[:LIMIT], f"… and {len(lines) - LIMIT} more {what} (see the tables below)"]
 
 
-def _contended(runs) -> list[str]:
-    """Cases whose record says the machine was busy while they ran (``contention.contended``,
-    written by runs that measure contention; older files have no such key)."""
-    out = []
-    for _, doc in runs:
-        for c in doc.get("cases") or []:
-            info = c.get("contention")
-            if isinstance(info, dict) and info.get("contended"):
-                out.append(f"{_name(c)}: contended: other work used the CPU while it was "
-                           "measured; its numbers are not comparable")
-    return out
-
-
-def speed_warnings(df: pd.DataFrame, runs=()) -> list[str]:
+def speed_warnings(df: pd.DataFrame) -> list[str]:
     """One line per doubtful speed result, grouped by kind."""
     if df.empty:
         return []
@@ -51,6 +38,8 @@ def speed_warnings(df: pd.DataFrame, runs=()) -> list[str]:
                         if n > 1)
     rows = [{**r, "name": _name(r, several)} for r in df.to_dict("records")]
     ok = [r for r in rows if r["status"] == "ok" and not r.get("null_backend")]
+    contended = [f"{r['name']}: contended: other work used the CPU while it was measured; its "
+                 "numbers are not comparable" for r in rows if r.get("contended")]
     unstable = [f"{r['name']}: unstable, CV {percent(r['cv'])} across repeats (over 10%): its "
                 "interval is wide and its rank may not hold" for r in ok if r.get("unstable")]
     above = [f"{r['name']}: efficiency {percent(r['efficiency'])} of the measured GEMM peak: "
@@ -62,7 +51,7 @@ def speed_warnings(df: pd.DataFrame, runs=()) -> list[str]:
               f"{r['parity_max_deviation']}" for r in ok if r.get("parity_passed") is False]
     bad = [f"{r['name']}: {r['status']}: {r['error'] or 'no reason given'}" for r in rows
            if r["status"] != "ok"]
-    return (_cut(_contended(runs), "contended cases") + _cut(unstable, "unstable cases")
+    return (_cut(contended, "contended cases") + _cut(unstable, "unstable cases")
             + _cut(above, "cases above the peak") + _cut(parity, "parity failures")
             + _cut(bad, "failed or skipped cases"))
 

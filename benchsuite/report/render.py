@@ -134,7 +134,7 @@ def write_report(paths: list[Path], out_dir: Path, baseline: str | None = None
         parts += learning_tables(learned)
     front = _summary_tables(ranking, learned)
     _write_table_csvs(front + parts, out_dir / "tables")
-    warnings = speed_warnings(df, runs) + learning_warnings(learned)
+    warnings = speed_warnings(df) + learning_warnings(learned)
     env = pd.DataFrame(environment_summary(runs))
     written["md"] = out_dir / "report.md"
     written["md"].write_text(_markdown(front, warnings, parts, env, figures), encoding="utf-8")
