@@ -199,3 +199,17 @@ def test_facts():
     env = BACKEND.environment()
     assert env["version"] == jax.__version__ and env["jaxlib"] and env["optax"]
     json.dumps(env)
+
+
+@pytest.mark.parametrize("preset, kept", [(None, "false"), ("true", "true")])
+def test_the_gpu_is_not_preallocated_unless_the_user_asks(monkeypatch, preset, kept):
+    """The backends of a run share the GPU while they take turns: XLA must not take 75% of
+    its memory when its client starts (verified on an H200: the JAX worker recorded
+    gpu_preallocate 'false' and torch's cases beside it ran). A user's own choice stays."""
+    if preset is None:
+        monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    else:
+        monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", preset)
+    JaxBackend().devices()
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == kept
+    assert JaxBackend().environment()["gpu_preallocate"] == kept

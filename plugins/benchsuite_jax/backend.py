@@ -8,6 +8,10 @@ CPU affinity; ``XLA_FLAGS``' intra-op settings were ignored by jaxlib 0.10 (a wo
 the number of CPUs asked, starts the client, and widens it again for every thread of the
 process: the pool keeps the size it was given, and its threads are not pinned to cores.
 
+On a GPU, XLA takes 75% of the device's memory when its client starts, unless told otherwise:
+the backends of a run share the GPU while they take turns, so the worker asks XLA to allocate
+on demand (``XLA_PYTHON_CLIENT_PREALLOCATE=false``) unless the user set that variable.
+
 There is no device barrier in JAX: ``synchronize`` blocks on every output the backend's
 models returned since the last call (``block_until_ready``).
 """
@@ -31,6 +35,12 @@ def jax_device(device: str):
     return jax.devices("cuda" if device == "cuda" else "cpu")[0]
 
 
+def allocate_on_demand() -> None:
+    """Before JAX's clients start: no preallocation of the GPU's memory (the module doc says
+    why), unless the user chose otherwise."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
 def _client_started() -> bool:
     try:
         from jax._src import xla_bridge
@@ -46,6 +56,7 @@ def start_client(threads: int) -> int:
     what is returned."""
     import jax
 
+    allocate_on_demand()
     if not hasattr(os, "sched_setaffinity"):  # pragma: no cover - not Linux
         jax.devices("cpu")
         return os.cpu_count() or 1
@@ -104,6 +115,7 @@ class JaxBackend(Backend):
     def devices(self) -> list[str]:
         import jax
 
+        allocate_on_demand()
         try:
             gpus = jax.devices("cuda")
         except RuntimeError:  # no CUDA plugin, or it found no device
@@ -128,6 +140,7 @@ class JaxBackend(Backend):
             "optax": version("optax"), "default_backend": jax.default_backend(),
             "xla_cpu_pool_cpus": self.pool,
             "xla_flags": os.environ.get("XLA_FLAGS", ""),
+            "gpu_preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
         }
         if "cuda" in self.devices():
             gpus = jax.devices("cuda")
