@@ -45,7 +45,8 @@ def run_case(session: Session, case: Case, settings: Settings) -> dict[str, Any]
     if live is None:
         return record
     try:
-        values, usage = contention.timed_clean(live.repeat, settings.repeats)
+        values, usage = contention.timed_clean(live.repeat, settings.repeats,
+                                               spare=contention.spare(settings.threads))
         return _finish(session, record, live, values, contention.summary(usage,
                                                                          settings.repeats))
     except Exception as exc:
@@ -167,14 +168,18 @@ class LiveCase:
         self.check()
         return value
 
+    def throughput(self, value: Any) -> float:
+        """The samples/s of one repeat's value (in latency mode, of its steps' seconds)."""
+        if self.case.mode == "latency":
+            return len(value) * self.case.batch_size / sum(value)
+        return value
+
     def result(self, values: list[Any]) -> dict[str, Any]:
         """The measurement fields of the record, from the kept repeats' values."""
         case, out = self.case, {}
+        throughput = [self.throughput(v) for v in values]
         if case.mode == "latency":
-            throughput = [len(g) * case.batch_size / sum(g) for g in values]
             out["latency"] = measure.latency_summary([t for g in values for t in g])
-        else:
-            throughput = values
         summary = measure.summarize(throughput)
         flops = case.spec.flops()
         computes = self.backend.computes
@@ -211,14 +216,16 @@ def start_case(session: Session, case: Case, settings: Settings) -> dict[str, An
     return None
 
 
-def repeat_case(session: Session, key: tuple) -> contention.Usage | str | None:
+def repeat_case(session: Session, key: tuple) -> tuple[contention.Usage | None, float] | str:
     """One timed repeat of the live case ``key``, its value kept here: what other processes
-    took meanwhile (None: no counters), or ``"failed"`` (the record says why)."""
+    took meanwhile (None: no counters) and its throughput (samples/s), or ``"failed"`` (the
+    record says why)."""
     record, live, taken = _live(session, key)
     try:
         before = contention.read()
         taken.append(live.repeat())
-        return contention.usage(before, contention.read())
+        spare = contention.spare(live.settings.threads)
+        return contention.usage(before, contention.read(), spare), live.throughput(taken[-1])
     except Exception as exc:
         _failed(record, exc)
         return "failed"

@@ -41,6 +41,11 @@ class Settings:
     batch_sizes: tuple[int, ...] = (128,)
     repeats: int = 5
     min_time: float = 0.2
+    #: In turns: rounds go on past ``repeats`` until every pair's paired-ratio CI half-width
+    #: is at most this (a fraction), or ``max_repeats`` clean rounds (None: 3 × ``repeats``).
+    #: None: ``repeats`` rounds.
+    precision: float | None = None
+    max_repeats: int | None = None
     threads: int = 1
     seed: int = 0
     optimizer: Optimizer = field(default_factory=SGD)
@@ -74,6 +79,13 @@ class Settings:
                  optimizer=optimizer_dict(self.optimizer))
         return d
 
+    def most_rounds(self) -> int:
+        """The most clean rounds a case in turns takes: ``repeats``, or while chasing
+        ``precision``, ``max_repeats`` (3 × ``repeats`` unless given)."""
+        if not self.precision:
+            return self.repeats
+        return max(self.repeats, self.max_repeats or 3 * self.repeats)
+
     def worker_settings(self) -> WorkerSettings:
         return WorkerSettings(self.threads, self.timeout, self.memory_limit_gib, self.isolate)
 
@@ -93,6 +105,13 @@ class Settings:
             check_number(option, value, integer=True, minimum=1)
         check_number("--seed", self.seed, integer=True)
         check_number("--min-time", self.min_time, exclusive=True)
+        if self.precision is not None:
+            check_number("--precision", self.precision, exclusive=True, maximum=1)
+        if self.max_repeats is not None:
+            check_number("--max-repeats", self.max_repeats, integer=True, minimum=1)
+            if self.max_repeats < self.repeats:
+                raise UsageError(f"--max-repeats {self.max_repeats} is below --repeats "
+                                 f"{self.repeats}: the rounds could never stop where asked")
         check_number("--timeout", self.timeout, exclusive=True)
         if self.memory_limit_gib is not None:
             check_number("--memory-limit", self.memory_limit_gib, exclusive=True)

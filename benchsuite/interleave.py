@@ -10,6 +10,12 @@ until ``--repeats`` clean ones or ``--repeats`` extra rounds, and a case left wi
 clean rounds is recorded contended. Every record keeps the rounds its samples came from
 (``interleaving``), so two contestants' samples pair up round by round
 (:func:`benchsuite.stats.paired_ratio`).
+
+With a precision target (``--precision``), the rounds go on past ``--repeats`` clean ones
+until every pair of contestants has its paired ratio known to within the target (the 95% CI's
+half-width, as the report computes it), or ``--max-repeats`` clean rounds: the rounds go where
+the noise is, not to every case alike. The stopping rule looks only at the CI's width, never at
+the ratio itself, so stopping early does not favour one verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchsuite import contention
+from benchsuite import contention, stats
 from benchsuite.cases import Case
 from benchsuite.execution.pool import WorkerPool
 
@@ -95,40 +101,76 @@ class InterleavedExecutor:
                 live.append(job)
         if not live:
             return
-        repeats = live[0].settings.repeats
-        budget = contention.budget(repeats)
+        settings = live[0].settings
+        repeats = settings.repeats
+        most = settings.most_rounds()
+        spare = contention.spare(settings.threads)
+        budget = contention.budget(repeats) + most - repeats
         usage: dict[int, list[contention.Usage]] = {}  # round → what each contestant saw
+        samples: dict[Case, dict[int, float]] = {job: {} for job in live}  # round → samples/s
         clean: list[int] = []
         stopped: list[Case] = []  # failed mid-way: their records say why, at the end
         round_no = 0
         patience = contention.SETTLE_MAX_S
-        while len(clean) < repeats and round_no < budget and len(stopped) < len(live):
+        while (len(clean) < most and round_no < budget and len(stopped) < len(live)
+               and not (len(clean) >= repeats
+                        and precise(samples, clean, settings.precision))):
             seen = usage.setdefault(round_no, [])
             for job in rotation([j for j in live if j not in stopped], round_no):
                 # The last one's threads may still spin: wait for them. A machine that stayed
                 # busy through a whole wait is busy (a co-tenant): from then on only glance.
-                waited = contention.settle(patience)
+                waited = contention.settle(patience, spare)
                 patience = (contention.SETTLE_MAX_S if waited < patience
                             else 2 * contention.SETTLE_WINDOW_S)
                 kind, payload = self._call(job, "repeat_case", job.key())
                 if kind != "result":  # the worker died or timed out: its record now
                     live.remove(job)
+                    del samples[job]
                     yield job, job.record(kind, payload)
                 elif payload == "failed":
                     stopped.append(job)
-                elif payload is not None:
-                    seen.append(payload)
+                    del samples[job]
+                else:
+                    taken, value = _taken(payload)
+                    if value is not None:
+                        samples[job][round_no] = value
+                    if taken is not None:
+                        seen.append(taken)
             if not any(u.contended for u in seen):
                 clean.append(round_no)
             round_no += 1
         keep = sorted(contention.keep(
             [None if r in clean else max((u.others_cores for u in usage.get(r, [])), default=0.0)
-             for r in range(round_no)], repeats))
+             for r in range(round_no)], max(repeats, len(clean))))
         block = _block(usage, clean, round_no, repeats)
         pairing = {"group": uuid.uuid4().hex[:12], "contestants": len(live)}
         for job in live:
             kind, payload = self._call(job, "finish_case", job.key(), keep, block, pairing)
             yield job, payload if kind == "result" else job.record(kind, payload)
+
+
+def _taken(payload: Any) -> tuple[contention.Usage | None, float | None]:
+    """What a repeat returned: its usage and throughput. A worker of an older benchsuite
+    (the base side of ``benchsuite ab``) returns the usage alone."""
+    if isinstance(payload, tuple):
+        return payload
+    return payload, None
+
+
+def precise(samples: dict[Case, dict[int, float]], rounds: list[int],
+            target: float | None) -> bool:
+    """Whether every pair of contestants has its paired ratio over ``rounds`` known to within
+    ``target`` (the 95% CI's half-width, relative). No target: always; a contest of one has
+    no pair, so nothing more to learn from its rounds."""
+    if not target:
+        return True
+    if any(r not in got for got in samples.values() for r in rounds):
+        return True  # a contestant that does not say its samples: no precision to chase
+    for a, b in itertools.combinations(samples.values(), 2):
+        got = stats.paired_ratio([a[r] for r in rounds], rounds, [b[r] for r in rounds], rounds)
+        if got is None or stats.half_width(*got[:3]) > target:
+            return False
+    return True
 
 
 def _block(usage: dict[int, list[contention.Usage]], clean: list[int], rounds: int,

@@ -43,6 +43,8 @@ class _RunSettingsRequired(TypedDict):
 class RunSettings(_RunSettingsRequired, total=False):
     """``benchsuite run``'s settings (``runner.Settings.to_dict()``)."""
 
+    precision: float | None
+    max_repeats: int | None
     data: str
     variants: list[str]
     parity: bool

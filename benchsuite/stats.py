@@ -57,6 +57,12 @@ def paired_ratio(base: Sequence[float], base_rounds: Sequence[int], new: Sequenc
     return float(np.exp(logs.mean())), float(np.exp(lo)), float(np.exp(hi)), len(logs)
 
 
+def half_width(ratio: float, lo: float, hi: float) -> float:
+    """The relative half-width of a ratio's CI: how far, as a fraction of the ratio, its
+    farther end lies (0.05: the ratio is known to within 5%)."""
+    return max(hi / ratio - 1, 1 - lo / ratio)
+
+
 def paired_logs(base: Sequence[float], base_rounds: Sequence[int], new: Sequence[float],
                 new_rounds: Sequence[int]) -> np.ndarray:
     """log(new / base) of every round both sides have a sample of, in round order."""

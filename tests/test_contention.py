@@ -44,7 +44,8 @@ def _scripted(monkeypatch, flags):
     it = iter(flags)
     monkeypatch.setattr(contention, "read", lambda: object())
     monkeypatch.setattr(contention, "usage",
-                        lambda a, b: Usage(0.1, 1.0 if (f := next(it)) else 0.0, 0, 1, f))
+                        lambda a, b, spare=0.0: Usage(0.1, 1.0 if (f := next(it)) else 0.0,
+                                                      0, 1, f))
 
 
 def test_contended_repeats_are_replaced_within_a_bound(monkeypatch):
@@ -98,19 +99,47 @@ def test_the_detector_flags_repeats_taken_beside_a_busy_process(busy_process):
     assert block["repeats_taken"] == 6  # every re-run was contended too
 
 
-def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_process):
+@pytest.mark.parametrize("spare, contended", [(0, True), (1, False)])
+def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_process, spare,
+                                                                     contended):
+    """On every core, a busy neighbour is contention; with a core left spare (threads one
+    fewer than the cores), the neighbour on it is not."""
     from benchsuite import bench
     from benchsuite.cases import Settings, plan
     from benchsuite.execution.worker import Session
     from benchsuite.plugins import load_registry
 
+    if contention.cores() - spare < 1:
+        pytest.skip("one core: none to leave spare")
     registry = load_registry()
     settings = Settings(backends=["numpy"], models=[("logreg", {})], modes=("infer",),
-                        batch_sizes=(8,), repeats=3, min_time=0.2, parity=False)
+                        batch_sizes=(8,), repeats=3, min_time=0.2, parity=False,
+                        threads=contention.cores() - spare)
     (case,) = plan(registry, settings)
     record = bench.run_case(Session(registry.backend("numpy"), registry, {}), case, settings)
     assert record["status"] == "ok", record["error"]
-    assert record["contention"]["contended"] is True, record["contention"]
+    assert record["contention"]["contended"] is contended, record["contention"]
+
+
+def test_spare_cores_raise_the_threshold_by_as_many_cores(monkeypatch):
+    monkeypatch.setattr(contention.psutil, "cpu_count", lambda: 4)
+    before = Reading(0.0, 0.0, 0.0, 0.0)
+    two_busy = Reading(1.0, 2.0, 0.0, 0.0)  # 1 s: others kept 2 cores busy
+    assert contention.spare(4) == 0 and contention.spare(1) == 3 and contention.spare(8) == 0
+    assert contention.usage(before, two_busy).contended
+    assert contention.usage(before, two_busy, spare=1).contended
+    assert not contention.usage(before, two_busy, spare=2).contended
+
+
+@pytest.mark.parametrize("others, steal, usable, threads", [
+    (1.0, 0.0, 4, 3), (0.1, 0.0, 4, 4), (3.9, 0.0, 4, 1), (1.4, 0.6, 4, 2), (0.0, 0.0, 2, 2)])
+def test_threads_idle_takes_the_cores_the_check_found_free(monkeypatch, others, steal, usable,
+                                                          threads):
+    monkeypatch.setattr(contention.psutil, "cpu_count", lambda: 4)
+    check = {"busy": others > 0.25, "seconds": 0.5, "others_cores": others,
+             "steal_cores": steal}
+    assert contention.idle_threads(check, usable) == threads
+    assert contention.idle_threads(None, usable) == usable  # no counters: every usable core
 
 
 def test_a_run_on_a_busy_machine_warns_first_and_records_its_idle_check(busy_process, tmp_path,
@@ -120,12 +149,35 @@ def test_a_run_on_a_busy_machine_warns_first_and_records_its_idle_check(busy_pro
 
     settings = Settings(backends=["null"], models=[("logreg", {})], modes=("infer",),
                         batch_sizes=(8,), repeats=2, min_time=0.01, parity=False,
-                        isolate=False)
+                        isolate=False, threads=contention.cores())
     with caplog.at_level("WARNING", logger="benchsuite"):
         outcome = api.run(settings, output=tmp_path)
     check = outcome.document["idle_check"]
     assert check["busy"] is True and check["others_cores"] > 0.5, check
     assert "the machine is busy before the run: other processes kept" in caplog.text
+    assert "--threads idle would use only the" in caplog.text
+
+
+def test_threads_idle_leaves_the_busy_core_to_its_owner(busy_process, tmp_path, capsys):
+    """``--threads idle`` beside one busy process: one core fewer, said first, no warning,
+    and the case is not contended (the neighbour keeps to its own core)."""
+    from benchsuite import cli
+
+    if contention.cores() < 2:
+        pytest.skip("one core: none to leave spare")
+    code = cli.main(["run", "-b", "numpy", "-m", "logreg", "--mode", "infer", "--batch-size",
+                     "8", "--repeats", "3", "--min-time", "0.1", "--no-parity", "--threads",
+                     "idle", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"--threads idle: {contention.cores() - 1} of" in err
+    assert "the machine is busy before the run" not in err
+    (path,) = tmp_path.glob("*.json")
+    import json
+
+    doc = json.loads(path.read_text())
+    assert doc["settings"]["threads"] == contention.cores() - 1
+    assert doc["cases"][0]["contention"]["contended"] is False, doc["cases"][0]["contention"]
 
 
 def test_detection_off_means_no_idle_check_and_no_block(monkeypatch, tmp_path):

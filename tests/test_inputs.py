@@ -89,6 +89,15 @@ def test_a_built_model_is_sized_too_and_activations_count(monkeypatch, capsys, t
     (["-m", "mlp:depth=2,depth=3"], "model parameter 'depth' given twice in "
                                     "'mlp:depth=2,depth=3'"),
     (["--quick", "--rigorous"], "--quick and --rigorous contradict each other: give one"),
+    (["--precision", "0"], "--precision must be a finite number > 0 and <= 1, got 0.0"),
+    (["--precision", "inf"], "--precision out of range: inf"),
+    (["--precision", "-5%"], "--precision out of range: -5%"),
+    (["--precision", "soon"], "--precision must look like 5% or 0.05, got 'soon'"),
+    (["--precision", "5"], "--precision 5 is ambiguous: give a percent (5%) or a fraction "
+                           "<= 1 (0.05)"),
+    (["--max-repeats", "0"], "--max-repeats must be an integer >= 1, got 0"),
+    (["--repeats", "5", "--max-repeats", "3"], "--max-repeats 3 is below --repeats 5: the "
+                                               "rounds could never stop where asked"),
 ])
 def test_run_bad_values_are_one_line_and_nothing_runs(args, message, capsys, tmp_path):
     code = cli.main(["run", *ONE_CASE, *args, "-o", str(tmp_path)])

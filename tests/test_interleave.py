@@ -9,7 +9,7 @@ import pytest
 from benchsuite import api, contention, stats
 from benchsuite.cases import plan
 from benchsuite.execution.pool import WorkerPool
-from benchsuite.interleave import groups, rotation
+from benchsuite.interleave import groups, precise, rotation
 from tests.test_runner import reg, settings  # noqa: F401 - the fixture
 
 CONTESTANTS = ["numpy", "fake", "fake-sleep"]
@@ -131,3 +131,40 @@ def test_a_machine_that_stays_busy_is_waited_on_once_then_only_glanced_at(reg, t
     glance = 2 * contention.SETTLE_WINDOW_S
     assert waits[:6] == [contention.SETTLE_MAX_S, glance, glance, glance,
                          contention.SETTLE_MAX_S, contention.SETTLE_MAX_S]
+
+
+@pytest.mark.parametrize("precision, rounds", [(1.0, 3), (1e-9, 6)])
+def test_rounds_go_on_until_the_paired_ratios_are_precise_or_the_cap(reg, tmp_path,  # noqa: F811
+                                                                    precision, rounds):
+    """Within 100% after the 3 repeats: no more rounds. Within 1e-9: never, so up to the cap,
+    and every round taken is kept (the samples still pair up)."""
+    s = settings(backends=["numpy", "fake-sleep"], models=[("tiny", {})], modes=("train",),
+                 repeats=3, precision=precision, max_repeats=6, isolate=False, parity=False)
+    doc = api.run(s, output=tmp_path, registry=reg).document
+    for case in doc["cases"]:
+        assert case["status"] == "ok"
+        assert case["interleaving"]["rounds"] == list(range(rounds))
+        assert len(case["throughput"]["samples"]) == rounds
+    assert doc["settings"]["precision"] == precision and doc["settings"]["max_repeats"] == 6
+
+
+def test_precise_asks_every_pair_for_a_narrow_paired_ratio():
+    rounds = list(range(8))
+    steady = {r: 100.0 for r in rounds}
+    close = {r: 50.0 * (1 + 0.001 * (-1) ** r) for r in rounds}  # ±0.1% round to round
+    wild = {r: 50.0 * (1 + 0.4 * (-1) ** r) for r in rounds}  # ±40%
+    assert precise({"a": steady, "b": close}, rounds, 0.05)
+    assert not precise({"a": steady, "b": wild}, rounds, 0.05)
+    assert not precise({"a": steady, "b": close, "c": wild}, rounds, 0.05)  # one pair is enough
+    assert precise({"a": steady, "b": wild}, rounds, None)  # no target: the repeats suffice
+    assert precise({"a": wild}, rounds, 0.05)  # a contest of one has no ratio to narrow
+    # A worker of an older benchsuite (ab's base side) says no samples: the repeats suffice.
+    assert precise({"a": steady, "b": {}}, rounds, 0.05)
+
+
+def test_settings_default_to_three_times_the_repeats_while_chasing_precision():
+    from benchsuite.cases import Settings
+
+    assert Settings(repeats=5).most_rounds() == 5
+    assert Settings(repeats=5, precision=0.05).most_rounds() == 15
+    assert Settings(repeats=5, precision=0.05, max_repeats=8).most_rounds() == 8

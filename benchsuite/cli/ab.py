@@ -48,8 +48,9 @@ PYTHON = click.Path(dir_okay=False, path_type=Path)
 @click.option("--margin", default="3%", show_default=True, metavar="PCT",
               help="Equivalence margin: 'same' only when the 95% CI of new/base lies "
                    "inside 1 +/- this.")
-@click.option("--threads", type=int, default=None,
-              help="CPU threads for every backend [default: all usable cores].")
+@click.option("--threads", default=None, metavar="N|idle",
+              help="CPU threads for every backend [default: all usable cores]; idle: the "
+                   "cores a short check finds free.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--variant", "variants", multiple=True, metavar="NAME")
 @click.option("--timeout", default=900.0, show_default=True, type=float,

@@ -3,6 +3,7 @@ write results files, and the option parsers that turn text into values (or a Usa
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -102,6 +103,8 @@ def percent(text: str | None, option: str = "--threshold") -> float | None:
         value = float(text.strip().rstrip("%")) / (100 if is_percent else 1)
     except ValueError:
         raise UsageError(f"{option} must look like 5% or 0.05, got {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{option} out of range: {text}")
     if not is_percent and value > 1:
         raise UsageError(f"{option} {text} is ambiguous: give a percent ({text}%) or a "
                          f"fraction <= 1 ({value / 100:g})")

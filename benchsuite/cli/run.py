@@ -23,12 +23,13 @@ from benchsuite.learning import TASKS, LearnSettings
 from benchsuite.optim import OPTIMIZERS, make_optimizer
 from benchsuite.planning import parse_model
 
-PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker processes
-    "default": (5, 0.2, 2048, 1),
+PRESETS = {  # repeats, min-time (s), GEMM size for the peak calibration, worker processes,
+    # precision (CI half-width the paired ratios are measured to; None: just the repeats)
+    "default": (5, 0.2, 2048, 1, 0.05),
     # CI smoke runs: short repeats, but 5 of them: with 3 a Mann-Whitney test on 3 vs 3
     # samples cannot go below p = 0.1, and compare could never call anything slower.
-    "quick": (5, 0.05, 1024, 1),
-    "rigorous": (10, 0.5, 2048, 3),  # each case in 3 fresh workers, samples pooled
+    "quick": (5, 0.05, 1024, 1, None),
+    "rigorous": (10, 0.5, 2048, 3, None),  # each case in 3 fresh workers, samples pooled
 }
 
 
@@ -41,14 +42,38 @@ def preset(quick: bool, rigorous: bool) -> str:
 
 def matrix_settings(backends, models, batch_sizes, modes, device, repeats, min_time, threads,
                     seed, variants, **rest) -> Settings:
-    """The Settings of a case matrix from the options ``run`` and ``ab`` share (None
-    threads: every usable core)."""
+    """The Settings of a case matrix from the options ``run`` and ``ab`` share (threads: a
+    number, None for every usable core, or ``idle`` for the cores a short check finds free)."""
+    threads = resolve_threads(threads)
     return Settings(
         backends=list(backends), models=[parse_model(m) for m in models],
         modes=tuple(modes) or DEFAULT_MODES, device=device,
         batch_sizes=tuple(batch_sizes) or (128,), repeats=repeats, min_time=min_time,
         threads=usable_cores() if threads is None else threads, seed=seed,
         variants=tuple(variants), **rest)
+
+
+def resolve_threads(text: str | int | None) -> int | None:
+    """``--threads``: a count (checked with the other settings), None (every usable core),
+    or ``idle``: the usable cores that a 0.5 s look at the machine finds free (at least 1),
+    said on one line. Runs that leave cores spare do not count others' work on them as
+    contention (:mod:`benchsuite.contention`)."""
+    if text is None or isinstance(text, int):
+        return text
+    if text.strip().lower() == "idle":
+        from benchsuite import contention
+
+        check = contention.idle_check()
+        usable = usable_cores()
+        threads = contention.idle_threads(check, usable)
+        busy = f"{check['others_cores']:.2f}" if check else "unknown"
+        click.echo(f"--threads idle: {threads} of {usable} usable cores (other processes kept "
+                   f"{busy} cores busy)", err=True)
+        return threads
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--threads must be an integer >= 1 or 'idle', got {text!r}") from None
 
 
 @group.command("run")
@@ -75,8 +100,14 @@ def matrix_settings(backends, models, batch_sizes, modes, device, repeats, min_t
 @click.option("--min-time", type=float, default=None,
               help="Minimum seconds per timed repeat "
                    "[default 0.2; --quick 0.05; --rigorous 0.5].")
-@click.option("--threads", type=int, default=None,
-              help="CPU threads for every backend [default: all usable cores].")
+@click.option("--precision", default=None, metavar="PCT|off",
+              help="Backends in turns: more rounds until every paired speed-up's 95%% CI is "
+                   "within this [default 5%%; --quick, --rigorous: off].")
+@click.option("--max-repeats", type=int, default=None,
+              help="The most rounds a case takes chasing --precision [default 3 x --repeats].")
+@click.option("--threads", default=None, metavar="N|idle",
+              help="CPU threads for every backend [default: all usable cores]; idle: the "
+                   "cores a short check finds free.")
 @click.option("--optimizer", default="sgd", show_default=True, metavar="|".join(OPTIMIZERS))
 @click.option("--lr", type=float, default=None, help="Learning rate [default: optimizer's].")
 @click.option("--data", default="synthetic", show_default=True, metavar="|".join(DATASETS),
@@ -107,9 +138,9 @@ def matrix_settings(backends, models, batch_sizes, modes, device, repeats, min_t
 @resume_and_output("run")
 @click.pass_context
 def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, processes, repeats,
-            min_time, threads, optimizer, lr, data, seed, variants, timeout, memory_limit,
-            gemm_size, no_parity, in_process, executor, ray_address, per_node, resume,
-            output) -> int:
+            min_time, precision, max_repeats, threads, optimizer, lr, data, seed, variants,
+            timeout, memory_limit, gemm_size, no_parity, in_process, executor, ray_address,
+            per_node, resume, output) -> int:
     """Run the benchmark matrix and write one results file."""
     from benchsuite import runview
 
@@ -117,15 +148,20 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, 
     if resume is not None:
         no_other_options(ctx, allowed={"resume", "ray_address"})
     else:
-        p_repeats, p_min_time, p_gemm, p_processes = PRESETS[preset(quick, rigorous)]
+        p_repeats, p_min_time, p_gemm, p_processes, p_precision = \
+            PRESETS[preset(quick, rigorous)]
+        repeats = p_repeats if repeats is None else repeats
+        if precision is not None:
+            p_precision = None if precision.strip().lower() == "off" else \
+                common.percent(precision, "--precision")
         settings = matrix_settings(
             backends, models, batch_sizes, modes, device,
-            p_repeats if repeats is None else repeats,
-            p_min_time if min_time is None else min_time, threads, seed, variants,
+            repeats, p_min_time if min_time is None else min_time, threads, seed, variants,
             optimizer=make_optimizer(optimizer, lr), data=data,
             parity=not no_parity, isolate=not in_process, timeout=timeout,
             memory_limit_gib=memory_limit, gemm_size=p_gemm if gemm_size is None else gemm_size,
             processes=p_processes if processes is None else processes, executor=executor,
+            precision=p_precision, max_repeats=max_repeats,
             placement="per-node" if per_node else "spread", ray_address=ray_address)
     outcome = api.run(settings, output=output, resume=resume, registry=common.registry(),
                       progress=runview.Progress, threads_from_node=threads is None,
