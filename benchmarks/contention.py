@@ -7,6 +7,7 @@ case is *silently off*: more than 15% below its quiet throughput and not flagged
 
     python benchmarks/contention.py                      # numpy, torch, tensorflow; mlp, convnet
     python benchmarks/contention.py --busy 2 --out /tmp/contention
+    python benchmarks/contention.py --threads 1   # a core left spare for the busy process
 
 Run it on an otherwise idle machine (no test suite, no other benchmark): the quiet run is the
 reference. It prints the load average before each run.
@@ -34,6 +35,8 @@ def run(out: Path, args: argparse.Namespace) -> dict:
         cmd += ["-m", m]
     if args.quick:
         cmd.append("--quick")
+    if args.threads:
+        cmd += ["--threads", args.threads]
     print(f"load average {os.getloadavg()[0]:.2f}: {' '.join(cmd[1:])}", file=sys.stderr)
     subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
     (path,) = sorted(out.glob("*.json"))
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=["mlp", "convnet"])
     ap.add_argument("--busy", type=int, default=1, help="busy co-tenant processes")
     ap.add_argument("--no-quick", dest="quick", action="store_false")
+    ap.add_argument("--threads", default=None,
+                    help="run's --threads for both runs (a count; default: all cores)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="contention-"))

@@ -185,8 +185,8 @@ def idle_warning(check: dict[str, Any] | None, threads: int | None = None) -> st
     return (f"the machine is busy before the run: other processes kept "
             f"{check['others_cores']:.2f} of {cores()} cores busy (steal "
             f"{check['steal_cores']:.2f}); repeats taken while it stays busy are re-run, and "
-            "cases that cannot get clean repeats are marked contended (--threads idle would "
-            f"use only the {free} core{'s' if free > 1 else ''} found free)")
+            f"cases that cannot get clean repeats are marked contended (--threads idle would "
+            f"run on {free} of {cores()} cores)")
 
 
 def budget(repeats: int, rerun_factor: float = RERUN_FACTOR) -> int:

@@ -15,7 +15,7 @@ import click
 from benchsuite import api
 from benchsuite.cli import common
 from benchsuite.cli.common import group, percent
-from benchsuite.cli.run import matrix_settings
+from benchsuite.cli.run import matrix_settings, precision_of, precision_options
 from benchsuite.units import change, rate
 
 #: Rounds (timed repeats per side) and seconds per repeat: the default and --quick. Ten
@@ -45,6 +45,7 @@ PYTHON = click.Path(dir_okay=False, path_type=Path)
                    "[default 10].")
 @click.option("--min-time", type=float, default=None,
               help="Minimum seconds per timed repeat [default 0.2; --quick 0.05].")
+@precision_options("default off")
 @click.option("--margin", default="3%", show_default=True, metavar="PCT",
               help="Equivalence margin: 'same' only when the 95% CI of new/base lies "
                    "inside 1 +/- this.")
@@ -59,7 +60,8 @@ PYTHON = click.Path(dir_okay=False, path_type=Path)
 @click.option("-o", "--output", default="results", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for results.")
 def ab_cmd(base_python, python, backends, models, batch_sizes, modes, device, quick, repeats,
-           min_time, margin, threads, seed, variants, timeout, markdown, output) -> int:
+           min_time, precision, max_repeats, margin, threads, seed, variants, timeout, markdown,
+           output) -> int:
     """Is the new environment slower than the base one? The same cases in both, in turns.
     Exit 0: no case slower or failed; 1: some case slower or failed; 2: bad input."""
     p_repeats, p_min_time = PRESETS["quick" if quick else "default"]
@@ -67,7 +69,8 @@ def ab_cmd(base_python, python, backends, models, batch_sizes, modes, device, qu
         backends, models, batch_sizes, modes, device,
         p_repeats if repeats is None else repeats,
         p_min_time if min_time is None else min_time, threads, seed, variants,
-        parity=False, timeout=timeout, gemm_size=512)
+        parity=False, timeout=timeout, gemm_size=512,
+        precision=precision_of(precision, None), max_repeats=max_repeats)
     outcome = api.ab(settings, base_python, python, margin=percent(margin, "--margin"),
                      output=output, registry=common.registry())
     rows = outcome.document["ab"]["verdicts"]

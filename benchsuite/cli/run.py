@@ -53,6 +53,25 @@ def matrix_settings(backends, models, batch_sizes, modes, device, repeats, min_t
         variants=tuple(variants), **rest)
 
 
+def precision_options(defaults: str):
+    """``--precision`` and ``--max-repeats``, for the commands that measure in turns."""
+    def add(f):
+        f = click.option("--max-repeats", type=int, default=None,
+                         help="The most rounds a case takes chasing --precision "
+                              "[default 3 x --repeats].")(f)
+        return click.option("--precision", default=None, metavar="PCT|off",
+                            help="In turns: more rounds until every paired ratio's 95% CI is "
+                                 f"within this [{defaults}].")(f)
+    return add
+
+
+def precision_of(text: str | None, default: float | None) -> float | None:
+    """``--precision``: a percent or fraction, ``off`` (None), or left out (``default``)."""
+    if text is None:
+        return default
+    return None if text.strip().lower() == "off" else common.percent(text, "--precision")
+
+
 def resolve_threads(text: str | int | None) -> int | None:
     """``--threads``: a count (checked with the other settings), None (every usable core),
     or ``idle``: the usable cores that a 0.5 s look at the machine finds free (at least 1),
@@ -100,11 +119,7 @@ def resolve_threads(text: str | int | None) -> int | None:
 @click.option("--min-time", type=float, default=None,
               help="Minimum seconds per timed repeat "
                    "[default 0.2; --quick 0.05; --rigorous 0.5].")
-@click.option("--precision", default=None, metavar="PCT|off",
-              help="Backends in turns: more rounds until every paired speed-up's 95%% CI is "
-                   "within this [default 5%%; --quick, --rigorous: off].")
-@click.option("--max-repeats", type=int, default=None,
-              help="The most rounds a case takes chasing --precision [default 3 x --repeats].")
+@precision_options("default 5%; --quick, --rigorous: off")
 @click.option("--threads", default=None, metavar="N|idle",
               help="CPU threads for every backend [default: all usable cores]; idle: the "
                    "cores a short check finds free.")
@@ -151,9 +166,7 @@ def run_cmd(ctx, backends, models, batch_sizes, modes, device, quick, rigorous, 
         p_repeats, p_min_time, p_gemm, p_processes, p_precision = \
             PRESETS[preset(quick, rigorous)]
         repeats = p_repeats if repeats is None else repeats
-        if precision is not None:
-            p_precision = None if precision.strip().lower() == "off" else \
-                common.percent(precision, "--precision")
+        p_precision = precision_of(precision, p_precision)
         settings = matrix_settings(
             backends, models, batch_sizes, modes, device,
             repeats, p_min_time if min_time is None else min_time, threads, seed, variants,
