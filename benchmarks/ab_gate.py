@@ -3,10 +3,10 @@
 
     python benchmarks/ab_gate.py BASE_REF [--full] [ab options...]
 
-The pull request is the checkout this script is in; run it with the Python whose frameworks both
-sides are to use. Comparing two CI runs taken minutes or days apart on different runners measures the
-runners as much as the code; here both versions are measured on this machine, in the same
-minutes, repeat by repeat (``benchsuite ab``). Steps:
+The pull request is the checkout this script is in; run it with the Python whose frameworks
+both sides are to use. Comparing two CI runs taken minutes or days apart on different runners
+measures the runners as much as the code; here both versions are measured on this machine, in
+the same minutes, repeat by repeat (``benchsuite ab``). Steps:
 
 1. BASE_REF is checked out into a temporary git worktree; the pull request side is this
    checkout's working tree as it is (tracked and untracked files that git does not ignore,
