@@ -1,0 +1,175 @@
+"""``benchsuite calibrate``: how much separate runs of the same code differ on this machine,
+and the ``compare`` thresholds that follow from it.
+
+A calibration is K runs of one matrix, back to back, each its own results file (``api``
+runs them; this module reads them). Per case (``compare``'s key) it derives:
+
+- ``within_cv``: the median of the runs' CVs (the noise ``compare``'s default rule sees);
+- ``between_sd``: the sd of log(median throughput) across the runs, at least what the
+  within-run noise alone gives a median (MEDIAN_SE x CV / sqrt(n)): the noise two separate
+  runs really differ by, which the CV understates (drift, memory layout, a neighbour);
+- ``threshold``: the change two A/A runs' medians exceed, either way, 1% of the time
+  (:func:`benchsuite.stats.aa_threshold`: z_0.995 x sqrt(2) x between_sd);
+- ``aa_false_alarms`` of ``aa_pairs``: the ``slower``/``faster`` verdicts ``compare``'s
+  default rule gave this case over the K(K-1)/2 pairs of runs (all A/A: each one is false);
+- ``detectable``: the change ``compare`` with this calibration would catch with 80% power
+  in two runs like these (:func:`benchsuite.stats.detectable_independent`).
+
+With K runs the sd has K - 1 degrees of freedom: K = 3 gives a threshold good to about a
+factor of two; more runs, a better one. The file (JSON, ``calibration_version`` 1, schema
+``benchsuite/schema/calibration-v1.schema.json``) records the settings and the machine it
+was measured with; :meth:`Calibration.check` refuses runs with other ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchsuite import compare, results, stats
+from benchsuite.errors import ResultsError, UsageError
+from benchsuite.fileio import json_safe, read_regular, reason, write_atomic
+
+VERSION = 1
+SCHEMA_FILE = "calibration-v1.schema.json"
+FALSE_ALARMS = 0.01  # the A/A false-alarm rate a calibrated threshold allows, per case
+#: What the runs compared must share with the calibration's, or its thresholds do not apply.
+SETTINGS = ("repeats", "min_time", "threads", "processes")
+MACHINE = ("cpu", "cores_usable")
+
+
+def _key(row: dict[str, Any]) -> tuple:
+    return tuple(row[k] for k in compare.KEY)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def derive(paths: list[Path]) -> dict[str, Any]:
+    """The calibration document of the K results files ``paths`` (runs of one matrix)."""
+    df, runs = results.load_runs(paths)
+    verdicts: dict[tuple, list[str]] = {}
+    for a, b in combinations(paths, 2):  # compare's default rule on every A/A pair
+        for r in compare.compare([a], [b]).rows.to_dict("records"):
+            verdicts.setdefault(_key(r), []).append(r["verdict"])
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in df[df["status"] == "ok"].to_dict("records"):
+        groups.setdefault(_key(row), []).append(row)
+    cases = [_case(dict(zip(compare.KEY, key)), group, verdicts.get(key, []))
+             for key, group in groups.items() if len(group) >= 2]  # 1 run: no spread
+    first = runs[0][1]
+    thresholds = [c["threshold"] for c in cases]
+    alarms = sum(c["aa_false_alarms"] for c in cases)
+    return {
+        "calibration_version": VERSION, "benchsuite_version": first["benchsuite_version"],
+        "created": first.get("finished") or first["started"], "runs": len(runs),
+        "files": [str(f) for f, _ in runs], "false_alarm_target": FALSE_ALARMS,
+        "alpha": compare.ALPHA, "power": stats.POWER,
+        "settings": first["settings"], "environment": first["environment"], "cases": cases,
+        "summary": {"cases": len(cases),
+                    "median_threshold": float(np.median(thresholds)) if cases else None,
+                    "aa_false_alarms": alarms,
+                    "aa_verdicts": sum(c["aa_pairs"] for c in cases)},
+    }
+
+
+def _case(key: dict[str, Any], group: list[dict[str, Any]], verdicts: list[str]
+          ) -> dict[str, Any]:
+    medians = np.asarray([r["throughput"] for r in group], dtype=float)
+    cv = float(np.nanmedian(np.asarray([r["cv"] for r in group], dtype=float)))
+    n = int(np.median([r["n_samples"] for r in group]))
+    floor = stats.MEDIAN_SE * cv / math.sqrt(n)  # a median of n samples varies this much
+    between = max(float(np.log(medians).std(ddof=1)), floor)
+    threshold = stats.aa_threshold(between, FALSE_ALARMS)
+    judged = [v for v in verdicts if v not in ("contended", "failed", "missing", "new")]
+    return {**key, "runs": len(group), "n_samples": n, "within_cv": cv, "between_sd": between,
+            "threshold": threshold,
+            "aa_false_alarms": sum(v in ("slower", "faster") for v in judged),
+            "aa_pairs": len(judged),
+            "detectable": _finite(stats.detectable_independent(
+                cv, n, cv, n, threshold, compare.ALPHA, between_sd=between))}
+
+
+def save(doc: dict[str, Any], folder: Path) -> tuple[dict[str, Any], Path]:
+    """Write the calibration into ``folder`` as calibration-<time>.json (atomically); the
+    document and the file."""
+    stamp = "".join(ch for ch in doc["created"][:19] if ch.isdigit())
+    path = Path(folder) / f"calibration-{stamp[:8]}-{stamp[8:]}.json"
+    try:
+        text = json.dumps(doc, indent=1, allow_nan=False)
+    except ValueError:  # a NaN CV, an infinite number: null
+        text = json.dumps(json_safe(doc), indent=1, allow_nan=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return doc, write_atomic(path, text + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write the calibration to {path}: {reason(exc)}") from None
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of calibration files."""
+    return json.loads(resources.files("benchsuite").joinpath("schema", SCHEMA_FILE)
+                      .read_text("utf-8"))
+
+
+@dataclass
+class Calibration:
+    """A calibration file, read: what ``compare --calibration`` needs of it."""
+
+    source: str
+    doc: dict[str, Any]
+
+    def case(self, key: tuple) -> tuple[float, float] | None:
+        """The (threshold, between_sd) of a case, None when the calibration lacks it."""
+        for c in self.doc["cases"]:
+            if tuple(c[k] for k in compare.KEY) == tuple(key):
+                return c["threshold"], c["between_sd"]
+        return None
+
+    def check(self, runs: list[tuple[Path, dict[str, Any]]]) -> None:
+        """A one-line UsageError unless every run had this calibration's settings and
+        machine: a threshold measured with other repeats, or elsewhere, means nothing."""
+        for file, run in runs:
+            for name in SETTINGS:
+                mine, theirs = self.doc["settings"].get(name), run["settings"].get(name)
+                if mine != theirs:
+                    raise UsageError(f"{self.source} was measured with {name} {mine!r}, "
+                                     f"{file} with {theirs!r}: calibrate with the settings "
+                                     "of the runs you compare")
+            for name in MACHINE:
+                mine, theirs = self.doc["environment"].get(name), run["environment"].get(name)
+                if mine != theirs:
+                    raise UsageError(f"{self.source} was measured on another machine "
+                                     f"({name} {mine!r}; {file}: {theirs!r}): calibrate "
+                                     "on the machine that runs the comparison")
+
+
+def load(path: Path | str) -> Calibration:
+    """Read a calibration file; anything but one is a one-line ResultsError."""
+    path = Path(path)
+    try:
+        doc = json.loads(read_regular(path))
+    except OSError as exc:
+        raise ResultsError(f"--calibration {path}: cannot read ({reason(exc)})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError):
+        raise ResultsError(f"--calibration {path}: not JSON") from None
+    if not isinstance(doc, dict) or doc.get("calibration_version") != VERSION:
+        raise ResultsError(f"--calibration {path}: not a benchsuite calibration file "
+                           f"(no calibration_version {VERSION}; made by benchsuite calibrate)")
+    try:
+        for name in ("settings", "environment"):
+            assert isinstance(doc[name], dict)
+        for c in doc["cases"]:
+            assert all(k in c for k in (*compare.KEY, "threshold", "between_sd"))
+            assert c["threshold"] >= 0 and c["between_sd"] >= 0
+    except (AssertionError, KeyError, TypeError):
+        raise ResultsError(f"--calibration {path}: malformed calibration file") from None
+    return Calibration(str(path), doc)
