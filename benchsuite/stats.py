@@ -224,9 +224,9 @@ def detectable_independent(cv_base: float, n_base: int, cv_new: float, n_new: in
       threshold) for a slowdown: that + z_power x se.
 
     The larger of the two, never below ``threshold``; inf: no change could have been."""
-    if mann_whitney_min_p(n_base, n_new) >= alpha or not (
+    if mann_whitney_min_p(n_base, n_new) >= alpha or threshold >= 1 or not (
             math.isfinite(cv_base) and math.isfinite(cv_new)):
-        return math.inf
+        return math.inf  # (a threshold of 100% or more: no slowdown ever passes it)
     root = math.sqrt(cv_base**2 / n_base + cv_new**2 / n_new)
     df = min(n_base, n_new) - 1  # Welch's conservative degrees of freedom
     test = (_quantile(1 - alpha / 2, df) + _quantile(power, df)) * RANK_SE * root
@@ -252,8 +252,13 @@ def detectable_paired(logs: Sequence[float], alpha: float = 0.05,
                     * RANK_SE * s / math.sqrt(n))
 
 
-def aa_threshold(between_sd: float, false_alarms: float = 0.01) -> float:
-    """The relative change two A/A runs' medians exceed (either way) with probability
+def aa_threshold(between_sd: float, false_alarms: float = 0.01, runs: int | None = None
+                 ) -> float:
+    """The relative change two new A/A runs' medians exceed (either way) with probability
     ``false_alarms``, when one run's log median varies with sd ``between_sd``: their
-    difference has sd sqrt(2) x between_sd, so z_{1 - false_alarms/2} x that."""
-    return math.expm1(_quantile(1 - false_alarms / 2) * math.sqrt(2) * between_sd)
+    difference has sd sqrt(2) x between_sd, so q_{1 - false_alarms/2} x that. With ``runs``,
+    the sd was estimated from that many runs and q is Student's t with runs - 1 degrees of
+    freedom (a prediction bound: the estimate's own error counted; 9.92 for 3 runs, 3.25
+    for 10, against the normal 2.58 of a known sd)."""
+    df = None if runs is None else runs - 1
+    return math.expm1(_quantile(1 - false_alarms / 2, df) * math.sqrt(2) * between_sd)

@@ -101,4 +101,6 @@ def table(doc: dict[str, Any]) -> list[str]:
     out.append(f"{doc['runs']} runs: median threshold {_pct(s['median_threshold'])} "
                f"(A/A false alarms at most 1% a case); compare's default rule: "
                f"{s['aa_false_alarms']} false alarms in {s['aa_verdicts']} case verdicts")
+    if s.get("left_out"):
+        out.append(f"{s['left_out']} case(s) left out: fewer than 2 runs ok and uncontended")
     return out
