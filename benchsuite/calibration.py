@@ -7,21 +7,27 @@ runs them; this module reads them). Per case (``compare``'s key) it derives:
 Only runs in which a case was ``ok`` and not contended count; a case with fewer than 2 such
 runs is left out (``summary.left_out``), and ``compare`` gives it its default threshold.
 
-- ``within_cv``: the median of the runs' CVs (the noise ``compare``'s default rule sees);
-- ``between_sd``: the sd of log(median throughput) across the runs, at least what the
-  within-run noise alone gives a median (MEDIAN_SE x CV / sqrt(n)): the noise two separate
-  runs really differ by, which the CV understates (drift, memory layout, a neighbour);
+- ``within_cv``: the median of the runs' CVs (the noise ``compare``'s default rule sees), and
+  ``within_sd``, what that noise alone makes a median of n samples vary by (MEDIAN_SE x CV /
+  sqrt(n), in log throughput);
+- ``between_sd``: the sd of log(median throughput) across the runs, as measured: the noise
+  two separate runs really differ by, which the CV understates (drift, memory layout, a
+  neighbour). With K = 3 it rests on 2 degrees of freedom, too few to set a threshold on;
+- ``noise_sd``: so the model is each case's own within-run noise plus one drift the machine
+  adds between runs, pooled over every case (``summary.drift_sd``, the mean excess of
+  between_sd^2 over within_sd^2, with the sum of runs - 1 degrees of freedom):
+  noise_sd = sqrt(within_sd^2 + drift_sd^2);
 - ``threshold``: the change two new A/A runs' medians exceed, either way, 1% of the time
-  (:func:`benchsuite.stats.aa_threshold`: t_0.995 x sqrt(2) x between_sd, t with runs - 1
-  degrees of freedom, since the sd is itself estimated from those runs);
+  (:func:`benchsuite.stats.aa_threshold`: t_0.995 x sqrt(2) x noise_sd, t with the pooled
+  degrees of freedom, since the drift is itself estimated);
 - ``aa_false_alarms`` of ``aa_pairs``: the ``slower``/``faster`` verdicts ``compare``'s
   default rule gave this case over the K(K-1)/2 pairs of runs (all A/A: each one is false);
 - ``detectable``: the change ``compare`` with this calibration would catch with 80% power
   in two runs like these (:func:`benchsuite.stats.detectable_independent`).
 
-With K runs the sd has K - 1 degrees of freedom, and the threshold pays for it: K = 3 gives
-3.9 times what a known sd would (t_2 = 9.92 against z = 2.58), K = 10 1.3 times. A threshold
-of 100% or more gates nothing (no slowdown passes it): calibrate with more runs.
+The t quantile is what the estimate costs: 8 cases of 3 runs (16 degrees of freedom) pay 1.13
+times what a known sd would (2.92 against 2.58), 2 cases of 2 runs 25 times (63.7). A
+threshold of 100% or more gates nothing (no slowdown passes it): calibrate with more runs.
 
 The file (JSON, ``calibration_version`` 1, schema
 ``benchsuite/schema/calibration-v1.schema.json``) records the settings and the machine it
@@ -73,6 +79,15 @@ def derive(paths: list[Path]) -> dict[str, Any]:
         groups.setdefault(_key(row), []).extend([row] if clean else [])
     cases = [_case(dict(zip(compare.KEY, key)), group, verdicts.get(key, []))
              for key, group in groups.items() if len(group) >= 2]  # 1 run: no spread
+    dof = sum(c["runs"] - 1 for c in cases)
+    excess = sum((c["runs"] - 1) * (c["between_sd"]**2 - c["within_sd"]**2) for c in cases)
+    drift = math.sqrt(max(0.0, excess / dof)) if dof else 0.0
+    for c in cases:
+        c["noise_sd"] = math.hypot(c["within_sd"], drift)
+        c["threshold"] = stats.aa_threshold(c["noise_sd"], FALSE_ALARMS, dof=dof)
+        c["detectable"] = _finite(stats.detectable_independent(
+            c["within_cv"], c["n_samples"], c["within_cv"], c["n_samples"], c["threshold"],
+            compare.ALPHA, between_sd=c["noise_sd"]))
     first = runs[0][1]
     thresholds = [c["threshold"] for c in cases]
     alarms = sum(c["aa_false_alarms"] for c in cases)
@@ -83,6 +98,7 @@ def derive(paths: list[Path]) -> dict[str, Any]:
         "alpha": compare.ALPHA, "power": stats.POWER,
         "settings": first["settings"], "environment": first["environment"], "cases": cases,
         "summary": {"cases": len(cases), "left_out": len(groups) - len(cases),
+                    "drift_sd": drift, "degrees_of_freedom": dof,
                     "median_threshold": float(np.median(thresholds)) if cases else None,
                     "aa_false_alarms": alarms,
                     "aa_verdicts": sum(c["aa_pairs"] for c in cases)},
@@ -94,16 +110,12 @@ def _case(key: dict[str, Any], group: list[dict[str, Any]], verdicts: list[str]
     medians = np.asarray([r["throughput"] for r in group], dtype=float)
     cv = float(np.nanmedian(np.asarray([r["cv"] for r in group], dtype=float)))
     n = int(np.median([r["n_samples"] for r in group]))
-    floor = stats.MEDIAN_SE * cv / math.sqrt(n)  # a median of n samples varies this much
-    between = max(float(np.log(medians).std(ddof=1)), floor)
-    threshold = stats.aa_threshold(between, FALSE_ALARMS, runs=len(group))
     judged = [v for v in verdicts if v not in ("contended", "failed", "missing", "new")]
-    return {**key, "runs": len(group), "n_samples": n, "within_cv": cv, "between_sd": between,
-            "threshold": threshold,
+    return {**key, "runs": len(group), "n_samples": n, "within_cv": cv,
+            "within_sd": stats.MEDIAN_SE * cv / math.sqrt(n),  # a median of n samples' sd
+            "between_sd": float(np.log(medians).std(ddof=1)),
             "aa_false_alarms": sum(v in ("slower", "faster") for v in judged),
-            "aa_pairs": len(judged),
-            "detectable": _finite(stats.detectable_independent(
-                cv, n, cv, n, threshold, compare.ALPHA, between_sd=between))}
+            "aa_pairs": len(judged)}
 
 
 def save(doc: dict[str, Any], folder: Path) -> tuple[dict[str, Any], Path]:
@@ -136,10 +148,10 @@ class Calibration:
     doc: dict[str, Any]
 
     def case(self, key: tuple) -> tuple[float, float] | None:
-        """The (threshold, between_sd) of a case, None when the calibration lacks it."""
+        """The (threshold, noise_sd) of a case, None when the calibration lacks it."""
         for c in self.doc["cases"]:
             if tuple(c[k] for k in compare.KEY) == tuple(key):
-                return c["threshold"], c["between_sd"]
+                return c["threshold"], c["noise_sd"]
         return None
 
     def check(self, runs: list[tuple[Path, dict[str, Any]]]) -> None:
@@ -176,8 +188,8 @@ def load(path: Path | str) -> Calibration:
         for name in ("settings", "environment"):
             assert isinstance(doc[name], dict)
         for c in doc["cases"]:
-            assert all(k in c for k in (*compare.KEY, "threshold", "between_sd"))
-            assert c["threshold"] >= 0 and c["between_sd"] >= 0
+            assert all(k in c for k in (*compare.KEY, "threshold", "noise_sd"))
+            assert c["threshold"] >= 0 and c["noise_sd"] >= 0
     except (AssertionError, KeyError, TypeError):
         raise ResultsError(f"--calibration {path}: malformed calibration file") from None
     return Calibration(str(path), doc)

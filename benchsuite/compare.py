@@ -121,7 +121,7 @@ def compare(base: list[Path], new: list[Path], threshold: float | None = None,
             calibration: Any = None) -> Comparison:
     """NEW against BASE. ``calibration``: a :class:`benchsuite.calibration.Calibration` (its
     ``check(runs)`` refuses runs it was not measured for; ``case(key)`` gives a case's
-    threshold and between-run sd, or None); an explicit ``threshold`` overrides it."""
+    threshold and modelled between-run sd, or None); an explicit ``threshold`` overrides it."""
     bdf, benv = _side(base, "BASE")
     ndf, nenv = _side(new, "NEW")
     if calibration is not None:
@@ -146,7 +146,7 @@ def compare(base: list[Path], new: list[Path], threshold: float | None = None,
 
 def _row(key, b, n, thr: float, calibrated: tuple[float, float] | None = None
          ) -> dict[str, Any]:
-    """One case's verdict; ``calibrated``: its (threshold, between-run sd of log median)."""
+    """One case's verdict; ``calibrated``: its (threshold, noise_sd: between-run sd)."""
     row = dict(zip(KEY, key))
     row.update(base=None, new=None, ratio=None, ci_low=None, ci_high=None, p_value=None,
                threshold=None, detectable=None, calibrated=calibrated is not None)

@@ -252,13 +252,12 @@ def detectable_paired(logs: Sequence[float], alpha: float = 0.05,
                     * RANK_SE * s / math.sqrt(n))
 
 
-def aa_threshold(between_sd: float, false_alarms: float = 0.01, runs: int | None = None
+def aa_threshold(between_sd: float, false_alarms: float = 0.01, dof: int | None = None
                  ) -> float:
     """The relative change two new A/A runs' medians exceed (either way) with probability
     ``false_alarms``, when one run's log median varies with sd ``between_sd``: their
-    difference has sd sqrt(2) x between_sd, so q_{1 - false_alarms/2} x that. With ``runs``,
-    the sd was estimated from that many runs and q is Student's t with runs - 1 degrees of
-    freedom (a prediction bound: the estimate's own error counted; 9.92 for 3 runs, 3.25
-    for 10, against the normal 2.58 of a known sd)."""
-    df = None if runs is None else runs - 1
-    return math.expm1(_quantile(1 - false_alarms / 2, df) * math.sqrt(2) * between_sd)
+    difference has sd sqrt(2) x between_sd, so q_{1 - false_alarms/2} x that. When the sd
+    was estimated with ``dof`` degrees of freedom, q is Student's t (a prediction bound: the
+    estimate's own error counted; 9.92 for 2, 2.92 for 16, against the normal 2.58 of a
+    known sd)."""
+    return math.expm1(_quantile(1 - false_alarms / 2, dof) * math.sqrt(2) * between_sd)

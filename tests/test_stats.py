@@ -202,7 +202,7 @@ def test_aa_threshold_is_exceeded_by_one_percent_of_aa_pairs():
     # The sd estimated from 5 runs: the t prediction bound keeps new A/A pairs at 1%.
     s = rng.normal(0, sd, (40_000, 5)).std(axis=1, ddof=1)  # 40,000 calibrations of 5 runs
     new_pair = rng.normal(0, sd, 40_000) - rng.normal(0, sd, 40_000)  # and a pair after each
-    per_sd_t = np.log1p(stats.aa_threshold(1.0, runs=5))  # the log threshold is linear in sd
+    per_sd_t = np.log1p(stats.aa_threshold(1.0, dof=4))  # the log threshold is linear in sd
     per_sd_z = np.log1p(stats.aa_threshold(1.0))
     assert np.mean(np.abs(new_pair) > per_sd_t * s) == pytest.approx(0.01, abs=0.002)
     assert np.mean(np.abs(new_pair) > per_sd_z * s) > 0.02  # a known-sd bound: too many

@@ -98,9 +98,12 @@ def table(doc: dict[str, Any]) -> list[str]:
     out = ["  ".join([r[0].ljust(sizes[0]), *(v.rjust(s) for v, s in zip(r[1:], sizes[1:]))])
            for r in [head, *cells]]
     s = doc["summary"]
-    out.append(f"{doc['runs']} runs: median threshold {_pct(s['median_threshold'])} "
-               f"(A/A false alarms at most 1% a case); compare's default rule: "
-               f"{s['aa_false_alarms']} false alarms in {s['aa_verdicts']} case verdicts")
+    out.append(f"{doc['runs']} runs: drift between runs {_pct(s['drift_sd'])} "
+               f"({s['degrees_of_freedom']} degrees of freedom); median threshold "
+               f"{_pct(s['median_threshold'])} (A/A false alarms at most 1% a case)")
+    out.append(f"compare's default rule on the {doc['runs'] * (doc['runs'] - 1) // 2} pairs "
+               f"of runs: {s['aa_false_alarms']} false alarms in {s['aa_verdicts']} case "
+               "verdicts")
     if s.get("left_out"):
         out.append(f"{s['left_out']} case(s) left out: fewer than 2 runs ok and uncontended")
     return out
