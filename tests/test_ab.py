@@ -173,7 +173,8 @@ def test_an_injected_slowdown_is_slower_and_exits_1(reg, monkeypatch, tmp_path, 
     [row] = document(tmp_path)["ab"]["verdicts"]
     assert row["verdict"] == "slower" and 0.6 < row["ratio"] < 0.75
     assert out.startswith("| backend | variant | model |")
-    assert "| slower |" in out
+    assert "| slower |" in out and "| detectable |" in out
+    assert 0 <= row["detectable"] < 0.2  # fake-sleep's rounds are steady: 10 of them see it
     # compare cannot tell the two environments' cases apart: it refuses the file.
     [path] = (tmp_path / "out").glob("*.json")
     assert cli.main(["compare", str(path), str(path)]) == 2
