@@ -93,7 +93,7 @@ def derive(paths: list[Path]) -> dict[str, Any]:
     alarms = sum(c["aa_false_alarms"] for c in cases)
     return {
         "calibration_version": VERSION, "benchsuite_version": first["benchsuite_version"],
-        "created": first.get("finished") or first["started"], "runs": len(runs),
+        "created": runs[-1][1].get("finished") or runs[-1][1]["started"], "runs": len(runs),
         "files": [str(f) for f, _ in runs], "false_alarm_target": FALSE_ALARMS,
         "alpha": compare.ALPHA, "power": stats.POWER,
         "settings": first["settings"], "environment": first["environment"], "cases": cases,
