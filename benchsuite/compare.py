@@ -4,10 +4,10 @@ For each case present on both sides (same backend, variant, model and parameters
 device, batch size) the ratio NEW/BASE of the median throughputs gets a bootstrap 95% CI
 (resampling each side's raw samples) and a Mann-Whitney U test on the raw samples. The verdict
 is ``faster``/``slower`` only when the difference is both significant (p < 0.05) and larger
-than the threshold; otherwise ``same``. Cases on one side only are ``missing``/``new``; a case
-that was ok in BASE and is not in NEW is ``failed``. A case measured under contention on
-either side (other processes took the CPU in more repeats than could be re-run) gets no
-verdict: ``contended``. The default threshold follows the noise the
+than the threshold; otherwise ``same`` or ``inconclusive`` (below). Cases on one side only
+are ``missing``/``new``; a case that was ok in BASE and is not in NEW is ``failed``. A case
+measured under contention on either side (other processes took the CPU in more repeats than
+could be re-run) gets no verdict: ``contended``. The default threshold follows the noise the
 two runs measured (like asv's factor): max(5%, 2 × the median CV of their cases); with a
 calibration (``benchsuite calibrate``, ``--calibration FILE``) each case it covers takes the
 threshold that kept A/A false alarms at 1% between separate runs on this machine.
