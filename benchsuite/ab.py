@@ -16,10 +16,17 @@ verdict, with margin m (``--margin``, default 3%):
 - ``inconclusive``: anything else (too few rounds, too much noise, a CI across the margin);
 - ``contended`` (either side could not get clean rounds), ``failed`` (either side did not
   run), ``skipped``: no verdict.
+
+Every judged case also gets ``detectable``: the change it would have called ``slower`` with
+80% power (:func:`benchsuite.stats.detectable_paired`, from the sd of its per-round log ratios
+and the round count, at alpha / the number of judged cases: the level Holm asks of a case when
+it is the only one that changed; null when its rounds cannot reach that p at all, as 5 rounds
+never can).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -91,7 +98,7 @@ def _pair(base: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, 
     either = new or base or {}
     row: dict[str, Any] = {k: either.get(k) for k in KEY}
     row.update(base=None, new=None, ratio=None, ci_low=None, ci_high=None, rounds=0,
-               p_value=None, p_adjusted=None, verdict=None, error=None)
+               p_value=None, p_adjusted=None, detectable=None, verdict=None, error=None)
     sides = (("base", base), ("new", new))
     bad = [(name, r) for name, r in sides if r is None or r["status"] not in ("ok", "skipped")]
     if bad:
@@ -110,8 +117,9 @@ def _pair(base: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, 
     if paired is None:
         return {**row, "verdict": "inconclusive", "error": "fewer than 2 paired rounds"}
     ratio, lo, hi, n = paired
+    logs = stats.paired_logs(*args)
     return {**row, "ratio": ratio, "ci_low": lo, "ci_high": hi, "rounds": n,
-            "p_value": stats.signed_rank_p(stats.paired_logs(*args))}
+            "p_value": stats.signed_rank_p(logs), "_logs": logs}
 
 
 def analyse(records: list[dict[str, Any]], margin: float = MARGIN,
@@ -126,6 +134,8 @@ def analyse(records: list[dict[str, Any]], margin: float = MARGIN,
     for row, p in zip(judged, stats.holm([r["p_value"] for r in judged])):
         row["p_adjusted"] = p
         row["verdict"] = verdict(row["ratio"], row["ci_low"], row["ci_high"], p, margin, alpha)
+        d = stats.detectable_paired(row.pop("_logs"), alpha / len(judged))
+        row["detectable"] = d if math.isfinite(d) else None
     return rows
 
 

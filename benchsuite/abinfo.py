@@ -31,7 +31,8 @@ class _AbVerdictRequired(TypedDict):
 
 class AbVerdict(_AbVerdictRequired, total=False):
     """One case judged: throughput medians, the geometric-mean ratio new/base of its paired
-    rounds and its bootstrap 95% CI, the Wilcoxon p-value and its Holm adjustment."""
+    rounds and its bootstrap 95% CI, the Wilcoxon p-value and its Holm adjustment, the
+    smallest change it could have detected."""
 
     variant: str | None
     device: str
@@ -44,6 +45,7 @@ class AbVerdict(_AbVerdictRequired, total=False):
     rounds: int
     p_value: float | None
     p_adjusted: float | None
+    detectable: float | None  # smallest change caught with 80% power; None: none could be
     error: str | None
 
 

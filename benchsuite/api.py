@@ -18,6 +18,7 @@ factory of a context manager with ``start(i, job)`` and ``done(i, job, record)``
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +34,8 @@ from benchsuite.learning import LearnSettings
 from benchsuite.plugins import Registry, load_registry
 from benchsuite.values import check_number
 
-__all__ = ["LearnSettings", "Outcome", "Settings", "ab", "check_plugin", "compare", "export",
-           "report", "run", "schema", "train", "verify"]
+__all__ = ["LearnSettings", "Outcome", "Settings", "ab", "calibrate", "check_plugin", "compare",
+           "export", "report", "run", "schema", "train", "verify"]
 
 
 log = logging.getLogger("benchsuite")
@@ -50,20 +51,16 @@ class Outcome:
     failed: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _progress(progress: Callable[[int], Any] | None, total: int):
-    return progress(total) if progress else contextlib.nullcontext(None)
-
-
 def _execute(executor, jobs, doc, path: Path, records: str, progress, total: int,
-             command: str) -> None:
-    with _progress(progress, total) as bar:
+             command: str, stopped: str = "{n} finished {command} record(s) kept in {path}; "
+             "complete it with: benchsuite {command} --resume {path}") -> None:
+    with progress(total) if progress else contextlib.nullcontext(None) as bar:
         try:
             recording.execute(executor, jobs, doc, path, records,
                               on_start=bar.start if bar else None,
                               on_done=bar.done if bar else None)
         except KeyboardInterrupt:
-            raise Interrupted(f"{len(doc[records])} finished {command} record(s) kept in "
-                              f"{path}; complete it with: benchsuite {command} --resume {path}",
+            raise Interrupted(stopped.format(n=len(doc[records]), command=command, path=path),
                               path) from None
 
 
@@ -147,14 +144,9 @@ def ab(settings: Settings | None, base_python: Path | str, python: Path | str, *
         if warning := contention.idle_warning(doc["idle_check"], settings.threads):
             log.warning(warning)
         pool = WorkerPool(registry, settings.worker_settings(), note, pythons=pythons)
-        with _progress(progress, len(jobs)) as bar:
-            try:
-                recording.execute(ab_run.Stamped(InterleavedExecutor(pool)), jobs, doc, path,
-                                  "cases", on_start=bar.start if bar else None,
-                                  on_done=bar.done if bar else None)
-            except KeyboardInterrupt:
-                raise Interrupted(f"ab interrupted: {len(doc['cases'])} finished record(s) "
-                                  f"kept in {path}, no verdicts", path) from None
+        _execute(ab_run.Stamped(InterleavedExecutor(pool)), jobs, doc, path, "cases", progress,
+                 len(jobs), "ab", "ab interrupted: {n} finished record(s) kept in {path}, "
+                 "no verdicts")
         doc["ab"] = ab_run.block(ab_run.analyse(doc["cases"], margin), margin)
         save(doc, path)
     failed = [v for v in doc["ab"]["verdicts"] if v["verdict"] in ab_run.REGRESSIONS]
@@ -275,11 +267,29 @@ def export(paths: list[Path | str], fmt: str | None = None, output: Path | str |
     return data
 
 
-def compare(base: list[Path | str], new: list[Path | str], threshold: float | None = None):
-    """``benchsuite compare``: a :class:`~benchsuite.compare.Comparison` of NEW against BASE."""
+def compare(base: list[Path | str], new: list[Path | str], threshold: float | None = None,
+            calibration: Path | str | None = None):
+    """``benchsuite compare``: a :class:`~benchsuite.compare.Comparison` of NEW against BASE;
+    per-case thresholds from a ``calibration`` file (``calibrate``) when given."""
+    from benchsuite import calibration as cal
     from benchsuite.compare import compare as compare_runs
 
-    return compare_runs([Path(p) for p in base], [Path(p) for p in new], threshold)
+    return compare_runs([Path(p) for p in base], [Path(p) for p in new], threshold,
+                        None if calibration is None else cal.load(calibration))
+
+
+def calibrate(settings: Settings | None = None, runs: int = 3, *,
+              output: Path | str = "calibration", registry: Registry | None = None,
+              progress: Callable[[int], Any] | None = None) -> tuple[dict[str, Any], Path]:
+    """``benchsuite calibrate``: the matrix of ``settings`` run ``runs`` times, back to back,
+    into ``output``/runs/; the calibration document and its file in ``output``."""
+    from benchsuite import calibration
+
+    check_number("--runs", runs, integer=True, minimum=2)
+    registry, settings = registry or load_registry(), settings or Settings()
+    paths = [run(copy.deepcopy(settings), output=Path(output) / "runs", registry=registry,
+                 progress=progress).path for _ in range(runs)]
+    return calibration.save(calibration.derive(paths), Path(output))
 
 
 def schema() -> dict[str, Any]:

@@ -118,14 +118,42 @@ def comparison_frame(result):
                      f"{pct(r['ratio'])} [{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
                      "p": "" if r["p_value"] is None or pd.isna(r["p_value"])
                      else f"{r['p_value']:.3f}",
+                     **({"threshold": _share(r.get("threshold"))} if result.calibration
+                        else {}),
+                     "detectable": _share(r.get("detectable")),
                      "verdict": r["verdict"]})
     return pd.DataFrame(rows)
+
+
+def _share(value) -> str:
+    """A relative change as a percent; inf: "none" (no change could have been detected)."""
+    import math
+
+    if value is None or value != value:  # None or NaN: not judged
+        return ""
+    return "none" if math.isinf(value) else f"{100 * value:.1f}%"
+
+
+def comparison_json(result) -> str:
+    """The comparison as JSON text: the rule, the rows (an undetectable change: null), the
+    detectable summary and the warnings."""
+    import json
+
+    from benchsuite.fileio import json_safe
+
+    return json.dumps(json_safe({  # NaN and an undetectable (infinite) change: null
+        "threshold": result.threshold, "calibration": result.calibration,
+        "summary": result.detectable_summary, "warnings": result.warnings,
+        "cases": result.rows.to_dict("records")}),
+        indent=1, allow_nan=False)
 
 
 def print_comparison(result) -> None:
     out = _console()
     frame = comparison_frame(result)
-    t = Table(title=f"NEW against BASE (threshold {100 * result.threshold:.1f}%, p < 0.05)")
+    rule = (f"thresholds from {result.calibration}" if result.calibration
+            else f"threshold {100 * result.threshold:.1f}%")
+    t = Table(title=f"NEW against BASE ({escape(rule)}, p < 0.05)")
     for col in frame.columns:
         t.add_column(col)
     for row in frame.itertuples(index=False):
@@ -133,6 +161,7 @@ def print_comparison(result) -> None:
     out.print(t)
     counts = frame["verdict"].value_counts().to_dict()
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    out.print(result.detectable_summary, markup=False)
 
 
 def print_learning(doc: dict[str, Any]) -> list[str]:

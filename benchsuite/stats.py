@@ -1,7 +1,8 @@
 """Statistics of benchmark samples, in one place: the summary of one case (median, bootstrap
 CI, IQR, CV), pooling of several processes' samples, latency percentiles, and what ``compare``
-needs (a bootstrap CI of a ratio of medians, Mann-Whitney U, the noise threshold), and the
-paired ratio of two cases measured in turns (a bootstrap over rounds).
+needs (a bootstrap CI of a ratio of medians, Mann-Whitney U, the noise threshold), the
+paired ratio of two cases measured in turns (a bootstrap over rounds), and the smallest change
+each judgement could have detected (``compare``'s, ``ab``'s and ``calibrate``'s, one formula).
 
 A leaf: it imports nothing from benchsuite, so every layer may use it. The percentile
 bootstrap is numpy's resampling, not ``scipy.stats.bootstrap``: ``summarize`` runs in every
@@ -16,7 +17,9 @@ Resampling is seeded: the same samples always give the same interval.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from statistics import NormalDist
 
 import numpy as np
 
@@ -24,6 +27,13 @@ UNSTABLE_CV = 0.10  # a case whose repeats vary more than this is flagged unstab
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 MIN_THRESHOLD = 0.05  # compare: the smallest change that can count, whatever the noise
+POWER = 0.80  # "detectable": caught at least this often
+#: The median of n normal samples varies this much more than their mean (asymptotically
+#: sqrt(pi/2); 1.20 for n = 5): compare's threshold applies to a ratio of medians.
+MEDIAN_SE = math.sqrt(math.pi / 2)
+#: Rank tests (Mann-Whitney, Wilcoxon) need sqrt(pi/3) times the t-test's standard error on
+#: normal data for the same power (asymptotic relative efficiency 3/pi).
+RANK_SE = math.sqrt(math.pi / 3)
 
 
 def bootstrap_ci(samples: Sequence[float], confidence: float = CONFIDENCE,
@@ -171,3 +181,89 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, object]:
     return {"p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99),
             "mean_ms": float(ms.mean()), "n": len(ms),
             "quantiles_ms": [float(q) for q in np.percentile(ms, np.arange(1, 100))]}
+
+
+def _quantile(q: float, df: float | None = None) -> float:
+    """The normal quantile, or Student's t with ``df`` degrees of freedom (small samples)."""
+    if df is None or df > 200:
+        return NormalDist().inv_cdf(q)
+    from scipy.stats import t  # only where a detectable change is computed
+
+    return float(t.ppf(q, df))
+
+
+def mann_whitney_min_p(n_base: int, n_new: int) -> float:
+    """The smallest two-sided p an exact Mann-Whitney U test of n vs m samples can give:
+    2 / C(n + m, n) (0.1 for 3 vs 3, 0.008 for 5 vs 5)."""
+    return 1.0 if min(n_base, n_new) < 2 else min(1.0, 2 / math.comb(n_base + n_new, n_base))
+
+
+def signed_rank_min_p(n: int) -> float:
+    """The smallest two-sided p an exact Wilcoxon signed-rank test of n pairs can give:
+    2 / 2**n (0.0625 for 5 rounds, 0.002 for 10)."""
+    return 1.0 if n < 2 else min(1.0, 2 / 2**n)
+
+
+def slowdown(d: float) -> float:
+    """A detectable difference of logs as the slowdown it is (0.10: throughput down 10%, a
+    ratio new/base of 0.90, what the gate is for); inf stays inf (nothing was detectable)."""
+    return math.inf if not math.isfinite(d) else -math.expm1(-d)
+
+
+def detectable_independent(cv_base: float, n_base: int, cv_new: float, n_new: int,
+                           threshold: float = 0.0, alpha: float = 0.05,
+                           power: float = POWER, between_sd: float | None = None) -> float:
+    """``compare``'s smallest detectable change: the true slowdown (:func:`slowdown`) that
+    two runs of n_base and n_new samples (their CVs ~ the sd of log throughput) show as
+    ``slower`` with probability ``power`` (a speed-up of the same log size as ``faster``,
+    near enough), under its rule (Mann-Whitney p < ``alpha`` and a ratio of medians beyond
+    ``threshold``). A normal approximation on log throughput:
+
+    - the test: (t_{1-alpha/2} + t_power) x RANK_SE x sqrt(cv_b^2/n_b + cv_n^2/n_n), t with
+      min(n_b, n_n) - 1 degrees of freedom (Welch's conservative bound: the exact test's
+      attainable levels are coarse with 5 samples, and n_b + n_n - 2 gave 70% power there
+      in simulation); inf when the exact test's smallest p is not below ``alpha`` (3 vs 3
+      samples: nothing is ever significant);
+    - the threshold: the observed log ratio of medians (standard error MEDIAN_SE x the same
+      root, or sqrt(2) x ``between_sd`` when the runs' medians are known, from a
+      calibration, to vary that much from run to run) must pass the threshold, -log(1 -
+      threshold) for a slowdown: that + z_power x se.
+
+    The larger of the two, never below ``threshold``; inf: no change could have been."""
+    if mann_whitney_min_p(n_base, n_new) >= alpha or threshold >= 1 or not (
+            math.isfinite(cv_base) and math.isfinite(cv_new)):
+        return math.inf  # (a threshold of 100% or more: no slowdown ever passes it)
+    root = math.sqrt(cv_base**2 / n_base + cv_new**2 / n_new)
+    df = min(n_base, n_new) - 1  # Welch's conservative degrees of freedom
+    test = (_quantile(1 - alpha / 2, df) + _quantile(power, df)) * RANK_SE * root
+    se = max(MEDIAN_SE * root, math.sqrt(2) * (between_sd or 0.0))
+    # A slowdown must pass the larger log threshold: a ratio below 1 - threshold.
+    beyond = -math.log1p(-min(threshold, 0.999)) + _quantile(power) * se
+    return max(threshold, slowdown(max(test, beyond)))
+
+
+def detectable_paired(logs: Sequence[float], alpha: float = 0.05,
+                      power: float = POWER) -> float:
+    """``ab``'s smallest detectable slowdown of one case: from the sd s of its per-round log
+    ratios and their count n, (t_{1-alpha/2} + t_power) x RANK_SE x s / sqrt(n), t with
+    n - 1 degrees of freedom (a normal approximation of the Wilcoxon signed-rank test);
+    inf when the exact test's smallest p, 2 / 2**n, is not below ``alpha`` (with 5 rounds no
+    change is detectable at 0.05). ``alpha``: the level the case's p must reach (ab's alpha
+    over the number of judged cases: Holm's first step, when one case changed)."""
+    x = np.asarray(logs, dtype=float)
+    if signed_rank_min_p(len(x)) >= alpha:
+        return math.inf
+    n, s = len(x), float(x.std(ddof=1))
+    return slowdown((_quantile(1 - alpha / 2, n - 1) + _quantile(power, n - 1))
+                    * RANK_SE * s / math.sqrt(n))
+
+
+def aa_threshold(between_sd: float, false_alarms: float = 0.01, dof: int | None = None
+                 ) -> float:
+    """The relative change two new A/A runs' medians exceed (either way) with probability
+    ``false_alarms``, when one run's log median varies with sd ``between_sd``: their
+    difference has sd sqrt(2) x between_sd, so q_{1 - false_alarms/2} x that. When the sd
+    was estimated with ``dof`` degrees of freedom, q is Student's t (a prediction bound: the
+    estimate's own error counted; 9.92 for 2, 2.92 for 16, against the normal 2.58 of a
+    known sd)."""
+    return math.expm1(_quantile(1 - false_alarms / 2, dof) * math.sqrt(2) * between_sd)

@@ -21,11 +21,23 @@ def validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+@functools.cache
+def calibration_validator() -> jsonschema.Draft202012Validator:
+    from benchsuite import calibration
+
+    schema = calibration.schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
 def problems(doc: Any, source: str = "document") -> list[str]:
     """One line per way ``doc``, as JSON would hold it (tuples become lists), breaks the
-    schema (none: it is valid)."""
+    schema (none: it is valid): the calibration schema for a calibration file, else the
+    results schema."""
     doc = json.loads(json.dumps(doc))
-    errors = sorted(validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    check = calibration_validator() if isinstance(doc, dict) and "calibration_version" in doc \
+        else validator()
+    errors = sorted(check.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     return [f"{source}: {e.json_path}: {e.message}" for e in errors]
 
 
@@ -61,6 +73,7 @@ class SchemaCheck:
                 doc = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 continue  # not a results file
-            if isinstance(doc, dict) and "schema_version" in doc:
+            if isinstance(doc, dict) and ("schema_version" in doc
+                                          or "calibration_version" in doc):
                 self.checked += 1
                 self.problems += problems(doc, str(path))

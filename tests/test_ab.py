@@ -122,6 +122,27 @@ def test_analyse_pairs_base_and_new_and_corrects_across_cases():
     assert by[("c", "train")]["error"] == "new: crashed: boom"
     assert by[("d", "train")]["verdict"] == "contended"
     assert by[("d", "train")]["p_adjusted"] is None
+    assert slow["detectable"] == pytest.approx(0, abs=1e-9)  # the same ratio every round
+    assert by[("d", "train")]["detectable"] is None and "_logs" not in slow
+
+
+def test_detectable_follows_the_round_to_round_noise_and_the_round_count():
+    """Noisier rounds, a larger detectable change; 5 rounds cannot reach p < 0.05 at all;
+    more judged cases (Holm) ask more of each."""
+    rng = np.random.default_rng(1)
+    base = list(100 + rng.normal(0, 1, 10))
+    noise = list(np.exp(rng.normal(0, 0.05, 10)))
+    quiet = [b * (1 + 0.1 * (k - 1)) for b, k in zip(base, noise)]
+    noisy = [b * k for b, k in zip(base, noise)]
+    rows = ab.analyse([_record("base", base), _record("new", quiet),
+                       _record("base", base, backend="n"), _record("new", noisy, backend="n"),
+                       _record("base", base[:5], backend="f"),
+                       _record("new", noisy[:5], backend="f")])
+    d = {r["backend"]: r["detectable"] for r in rows}
+    assert 0 < d["b"] < d["n"] < 0.2 and d["f"] is None
+    sd = np.log(noise).std(ddof=1)
+    assert d["n"] == pytest.approx(stats.detectable_paired(np.log(noise), 0.05 / 3))
+    assert d["n"] > stats.detectable_paired(np.log(noise), 0.05) > 2 * sd / np.sqrt(10)
 
 
 # -- the command ----------------------------------------------------------------------------
@@ -138,8 +159,8 @@ def test_aa_same_python_twice_is_never_slower_and_exits_0(reg, monkeypatch, tmp_
     assert "fake-sleep" in doc["environments"]["new"]["backends"]
     lines = out.splitlines()
     assert lines[0].split() == ["case", "base/s", "new/s", "change", "95%", "CI", "p(adj)",
-                                "verdict"]
-    assert lines[1].startswith("fake-sleep tiny") and lines[1].endswith(row["verdict"])
+                                "detect", "verdict"]
+    assert lines[1].startswith("fake-sleep t") and lines[1].endswith(row["verdict"])
     assert all(len(line) <= 80 for line in lines[:-1])
     assert lines[-1].startswith("results: ")
 
@@ -152,7 +173,8 @@ def test_an_injected_slowdown_is_slower_and_exits_1(reg, monkeypatch, tmp_path, 
     [row] = document(tmp_path)["ab"]["verdicts"]
     assert row["verdict"] == "slower" and 0.6 < row["ratio"] < 0.75
     assert out.startswith("| backend | variant | model |")
-    assert "| slower |" in out
+    assert "| slower |" in out and "| detectable |" in out
+    assert 0 <= row["detectable"] < 0.2  # fake-sleep's rounds are steady: 10 of them see it
     # compare cannot tell the two environments' cases apart: it refuses the file.
     [path] = (tmp_path / "out").glob("*.json")
     assert cli.main(["compare", str(path), str(path)]) == 2
@@ -205,13 +227,15 @@ def test_the_table_fits_80_columns_shortening_the_case():
     row = {"backend": "a-backend-with-a-very-long-name", "variant": "compiled",
            "model": "mlp", "mode": "train", "batch_size": 128, "base": 12345.0,
            "new": 11000.0, "ratio": 0.891, "ci_low": 0.8512, "ci_high": 0.9321,
-           "p_adjusted": 0.0039, "verdict": "inconclusive", "error": None}
-    lines = table([row], 0.03)
-    assert max(map(len, lines[:2])) == 80
-    assert lines[1].startswith("a-backend-with-a-ve…   12.3k")
+           "p_value": 0.0039, "p_adjusted": 0.0039, "detectable": 0.0712,
+           "verdict": "inconclusive", "error": None}
+    lines = table([row, {**row, "detectable": None}], 0.03)
+    assert max(map(len, lines[:3])) == 80
+    assert lines[1].startswith("a-backend-w…   12.3k")
     assert lines[1].split()[1:] == ["12.3k", "11.0k", "-10.9%", "-14.9%..-6.8%", "0.004",
-                                    "inconclusive"]
-    assert lines[-1] == "inconclusive: 1 (margin ±3%, Holm-adjusted Wilcoxon p < 0.05)"
+                                    "7.1%", "inconclusive"]
+    assert lines[2].split()[-2] == "none"  # its rounds could not detect any change
+    assert lines[-1] == "inconclusive: 2 (margin ±3%, Holm-adjusted Wilcoxon p < 0.05)"
 
 
 @pytest.mark.parametrize("python, message", [

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                      "benchsuite.learning", "benchsuite.training", "benchsuite.scaffold"}),
     ("results and report", {"benchsuite.results", "benchsuite.validation",
                             "benchsuite.recording", "benchsuite.compare", "benchsuite.ab",
+                            "benchsuite.calibration",
                             "benchsuite.report",
                             "benchsuite.schema"}),
     ("api", {"benchsuite.api"}),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchsuite import cli
@@ -124,3 +126,51 @@ def test_real_runs_same_code_is_same_and_a_50_percent_slowdown_is_slower(tmp_pat
     assert cli.main(["compare", str(a), str(slow)]) == 1
     out = capsys.readouterr().out
     assert "slower" in out and "-3" in out  # about -33%: 1/1.5
+
+
+# -- what a comparison could have detected --------------------------------------------------
+
+NOISY = [1000.0, 1400.0, 700.0, 1150.0, 850.0]  # CV ~26%, 5 samples
+
+
+def test_detectable_column_summary_and_inconclusive_when_the_noise_hides_a_change(
+        tmp_path, capsys):
+    """Quiet cases can detect about the threshold: ``same``. A noisy one could only detect a
+    change far beyond it: ``inconclusive`` (not a regression: exit 0)."""
+    three = [{"backend": "numpy", "samples": SAMPLES}, {"backend": "torch", "samples": SAMPLES},
+             {"backend": "jax", "samples": NOISY}]
+    a, b = side(tmp_path, "a", three), side(tmp_path, "b", three)
+    r = compare([a], [b])
+    assert r.threshold == 0.05  # the median CV is the quiet cases'
+    rows = r.rows.set_index("backend")
+    assert verdicts(r) == {"numpy": "same", "torch": "same", "jax": "inconclusive"}
+    assert 0.05 <= rows.loc["numpy", "detectable"] < 0.06
+    assert rows.loc["jax", "detectable"] > 2 * 0.05
+    low, high = rows["detectable"].min(), rows["detectable"].max()
+    assert r.detectable_summary == (
+        "smallest change this comparison could detect: median "
+        f"{100 * rows['detectable'].median():.1f}% (cases: {100 * low:.1f}%–{100 * high:.1f}%)")
+    assert cli.main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "detectable" in out and "inconclusive: 1, same: 2" in out
+    assert r.detectable_summary in out
+    assert cli.main(["compare", str(a), str(b), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| detectable |" in out and r.detectable_summary in out
+    assert cli.main(["compare", str(a), str(b), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    by = {c["backend"]: c for c in doc["cases"]}
+    assert by["jax"]["verdict"] == "inconclusive"
+    assert by["jax"]["detectable"] == pytest.approx(rows.loc["jax", "detectable"])
+    assert doc["summary"] == r.detectable_summary and doc["threshold"] == 0.05
+
+
+def test_too_few_samples_detect_nothing(tmp_path, capsys):
+    a = side(tmp_path, "a", [{"backend": "numpy", "samples": SAMPLES[:3]}])
+    r = compare([a], [a])
+    assert verdicts(r) == {"numpy": "inconclusive"}  # 3 vs 3: not even a halving shows
+    assert r.rows["detectable"].iloc[0] == float("inf")
+    assert r.detectable_summary == ("smallest change this comparison could detect: median "
+                                    "none (cases: none–none)")
+    assert cli.main(["compare", str(a), str(a), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cases"][0]["detectable"] is None

@@ -127,3 +127,82 @@ def test_timing_code_does_not_import_scipy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+# -- the smallest detectable change, against simulation ------------------------------------
+
+def _compare_rule_power(change: float, n: int, cv: float, threshold: float, trials: int,
+                        rng) -> float:
+    """How often compare's rule (Mann-Whitney p < 0.05 and a ratio of medians beyond the
+    threshold) calls NEW slower when it is ``change`` slower in truth (lognormal samples)."""
+    from scipy.stats import mannwhitneyu
+
+    base = np.exp(rng.normal(0, cv, (trials, n)))
+    new = np.exp(rng.normal(np.log1p(-change), cv, (trials, n)))
+    p = mannwhitneyu(base, new, alternative="two-sided", axis=1, method="exact").pvalue
+    ratio = np.median(new, axis=1) / np.median(base, axis=1)
+    return float(np.mean((p < 0.05) & (ratio < 1 - threshold)))
+
+
+@pytest.mark.parametrize("n, cv, threshold", [(5, 0.05, 0.05), (10, 0.05, 0.05),
+                                              (5, 0.01, 0.05), (7, 0.10, 0.20)])
+def test_compare_detectable_change_is_caught_about_80_percent_of_the_time(n, cv, threshold):
+    """Seeded simulation of compare's own rule: the detectable change is caught with about
+    80% power (the normal approximation of a 5-sample test is not exact: 0.7-0.93), half of
+    it well under that, and never below the threshold."""
+    rng = np.random.default_rng(11)
+    d = stats.detectable_independent(cv, n, cv, n, threshold)
+    assert d >= threshold
+    assert 0.70 <= _compare_rule_power(d, n, cv, threshold, 2000, rng) <= 0.93
+    assert _compare_rule_power(d / 2, n, cv, threshold, 2000, rng) < 0.5
+
+
+def test_what_a_rank_test_cannot_reach_is_undetectable():
+    assert stats.mann_whitney_min_p(3, 3) == pytest.approx(0.1)
+    assert stats.mann_whitney_min_p(5, 5) == pytest.approx(2 / comb(10, 5))
+    assert stats.detectable_independent(0.01, 3, 0.01, 3) == float("inf")  # p >= 0.1 always
+    assert np.isfinite(stats.detectable_independent(0.01, 4, 0.01, 4))  # 2/70 < 0.05
+    assert stats.signed_rank_min_p(5) == 0.0625
+    assert stats.detectable_paired([0.01, -0.02, 0.03, 0.0, 0.01]) == float("inf")
+    assert stats.detectable_paired([0.01] * 10) == pytest.approx(0, abs=1e-12)  # no noise
+    # More noise, fewer samples, a stricter alpha: a larger detectable change.
+    assert stats.detectable_independent(0.1, 5, 0.1, 5) > stats.detectable_independent(
+        0.05, 5, 0.05, 5) > stats.detectable_independent(0.05, 20, 0.05, 20)
+    logs = np.random.default_rng(0).normal(0, 0.1, 10)
+    assert stats.detectable_paired(logs, 0.01) > stats.detectable_paired(logs, 0.05)
+    # Between-run noise (a calibration) raises compare's detectable change.
+    assert stats.detectable_independent(0.01, 5, 0.01, 5, 0.05, between_sd=0.05) > 0.10 > \
+        stats.detectable_independent(0.01, 5, 0.01, 5, 0.05)
+
+
+@pytest.mark.parametrize("rounds, sd", [(10, 0.05), (20, 0.15)])
+def test_ab_detectable_change_is_caught_about_80_percent_of_the_time(rounds, sd):
+    """The Wilcoxon signed-rank test on per-round log ratios, simulated: a slowdown of the
+    detectable size (from a sample whose sd is exactly ``sd``) is significant in about 80% of
+    trials."""
+    from scipy.stats import wilcoxon
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, rounds)
+    d = stats.detectable_paired((x - x.mean()) / x.std(ddof=1) * sd)
+    logs = rng.normal(np.log1p(-d), sd, (2000, rounds))
+    power = np.mean(wilcoxon(logs, axis=1, method="exact").pvalue < 0.05)
+    assert 0.72 <= power <= 0.92
+
+
+def test_aa_threshold_is_exceeded_by_one_percent_of_aa_pairs():
+    rng = np.random.default_rng(9)
+    sd = 0.04
+    thr = stats.aa_threshold(sd)
+    diff = rng.normal(0, sd, 200_000) - rng.normal(0, sd, 200_000)
+    assert np.mean(np.abs(diff) > np.log1p(thr)) == pytest.approx(0.01, abs=0.002)
+    # compare's rule, |ratio - 1| > threshold, alarms less often on the slow side: at most 1%.
+    assert 0.004 <= np.mean(np.abs(np.expm1(diff)) > thr) <= 0.01
+    assert stats.aa_threshold(sd, 0.05) < thr
+    # The sd estimated from 5 runs: the t prediction bound keeps new A/A pairs at 1%.
+    s = rng.normal(0, sd, (40_000, 5)).std(axis=1, ddof=1)  # 40,000 calibrations of 5 runs
+    new_pair = rng.normal(0, sd, 40_000) - rng.normal(0, sd, 40_000)  # and a pair after each
+    per_sd_t = np.log1p(stats.aa_threshold(1.0, dof=4))  # the log threshold is linear in sd
+    per_sd_z = np.log1p(stats.aa_threshold(1.0))
+    assert np.mean(np.abs(new_pair) > per_sd_t * s) == pytest.approx(0.01, abs=0.002)
+    assert np.mean(np.abs(new_pair) > per_sd_z * s) > 0.02  # a known-sd bound: too many

@@ -2,7 +2,8 @@
 
 One module per command group (:mod:`~benchsuite.cli.run`: run, train;
 :mod:`~benchsuite.cli.checks`: verify, check-plugin, new-backend; :mod:`~benchsuite.cli.results`:
-export, report, compare; :mod:`~benchsuite.cli.info`: list, data, schema). A command parses
+export, report, compare; :mod:`~benchsuite.cli.info`: list, data, schema;
+:mod:`~benchsuite.cli.ab`: ab; :mod:`~benchsuite.cli.calibrate`: calibrate). A command parses
 its options, calls the API and prints. Any :class:`~benchsuite.errors.BenchsuiteError` or bad
 option is one line and exit code 2 (``--debug`` shows the traceback instead); Ctrl-C or
 SIGTERM during a run is one line and exit 130, with every finished record kept.
@@ -16,7 +17,15 @@ import sys
 
 import click
 
-from benchsuite.cli import ab, checks, common, info, results, run  # noqa: F401  (registers them)
+from benchsuite.cli import (  # noqa: F401  (registers them)
+    ab,
+    calibrate,
+    checks,
+    common,
+    info,
+    results,
+    run,
+)
 from benchsuite.errors import BenchsuiteError, Interrupted
 
 cli = common.group

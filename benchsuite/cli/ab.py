@@ -102,12 +102,19 @@ def _p(v: float | None) -> str:
     return "" if v is None else f"{v:.3f}"
 
 
+def _detectable(r: dict[str, Any]) -> str:
+    """The smallest change the case could have caught; "none" when its rounds cannot."""
+    if r.get("p_value") is None:
+        return ""  # no statistics: nothing was judged
+    return "none" if r.get("detectable") is None else f"{100 * r['detectable']:.1f}%"
+
+
 def table(rows: list[dict[str, Any]], margin: float, width: int = 80) -> list[str]:
     """The verdicts as lines of at most ``width`` characters (the case label is shortened
     to fit), a line per case without statistics saying why, and the count of each verdict."""
     cells = [(_label(r), rate(r["base"]), rate(r["new"]), change(r["ratio"]), _ci(r),
-              _p(r["p_adjusted"]), r["verdict"]) for r in rows]
-    head = ("case", "base/s", "new/s", "change", "95% CI", "p(adj)", "verdict")
+              _p(r["p_adjusted"]), _detectable(r), r["verdict"]) for r in rows]
+    head = ("case", "base/s", "new/s", "change", "95% CI", "p(adj)", "detect", "verdict")
     sizes = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
     sizes[0] = max(8, min(sizes[0], width - sum(sizes[1:]) - 2 * (len(sizes) - 1)))
 
@@ -137,4 +144,4 @@ def frame(rows: list[dict[str, Any]]):
         "base samples/s": rate(r["base"]), "new samples/s": rate(r["new"]),
         "change [95% CI]": "" if r["ratio"] is None else f"{change(r['ratio'])} [{_ci(r)}]",
         "p (Holm)": _p(r["p_adjusted"]), "rounds": r.get("rounds", 0),
-        "verdict": r["verdict"]} for r in rows])
+        "detectable": _detectable(r), "verdict": r["verdict"]} for r in rows])

@@ -51,17 +51,26 @@ def report_cmd(paths, output, baseline) -> int:
 @click.argument("new", type=RESULTS_ARG)
 @click.option("--threshold", default=None, metavar="PCT",
               help="Smallest change that counts, e.g. 5% [default: max(5%, 2 x median CV)].")
+@click.option("--calibration", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Per-case thresholds from benchsuite calibrate's file "
+              "(measured with the same settings on this machine).")
 @click.option("--markdown", is_flag=True, help="Print a GitHub Markdown table instead.")
-def compare_cmd(base, new, threshold, markdown) -> int:
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON instead.")
+def compare_cmd(base, new, threshold, calibration, markdown, as_json) -> int:
     """Is NEW faster or slower than BASE? Exit 0: no significant regression; 1: regression."""
     from benchsuite import console
     from benchsuite.report import to_markdown
 
-    result = api.compare([base], [new], percent(threshold))
+    if markdown and as_json:
+        raise UsageError("--markdown and --json contradict each other: give one")
+    result = api.compare([base], [new], percent(threshold), calibration)
     for line in result.warnings:
         click.echo(f"warning: {line}", err=True)
-    if markdown:
+    if as_json:
+        click.echo(console.comparison_json(result))
+    elif markdown:
         click.echo(to_markdown(console.comparison_frame(result)))
+        click.echo(f"\n{result.detectable_summary}")
     else:
         console.print_comparison(result)
     return 1 if len(result.regressions) else 0
