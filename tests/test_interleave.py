@@ -80,10 +80,10 @@ def test_a_round_under_contention_is_taken_again(reg, tmp_path, monkeypatch):  #
     the clean rounds' (so both contestants' samples still pair up)."""
     flags = iter([False, False, True, False, False, False, False, False])  # then: the peak
     monkeypatch.setattr(contention, "idle_check", lambda: None)
-    monkeypatch.setattr(contention, "settle", lambda max_s=1.0: 0.0)
+    monkeypatch.setattr(contention, "settle", lambda max_s=1.0, spare=0.0: 0.0)
     monkeypatch.setattr(contention, "read", lambda: object())
 
-    def usage(before, after):
+    def usage(before, after, spare=0.0):
         busy = next(flags, False)
         return contention.Usage(0.1, 1.0 if busy else 0.0, 0.0, 1.0, busy)
 
@@ -120,7 +120,7 @@ def test_a_machine_that_stays_busy_is_waited_on_once_then_only_glanced_at(reg, t
     next ones only a glance, until a wait ends early again."""
     waits = []
 
-    def settle(max_s=1.0):
+    def settle(max_s=1.0, spare=0.0):
         waits.append(max_s)
         return max_s if len(waits) <= 3 else 0.0  # busy for three turns, then quiet
 

@@ -12,7 +12,13 @@ import click
 from benchsuite import api
 from benchsuite.cli import common
 from benchsuite.cli.common import group
-from benchsuite.cli.run import PRESETS, matrix_settings, preset
+from benchsuite.cli.run import (
+    PRESETS,
+    matrix_settings,
+    precision_of,
+    precision_options,
+    preset,
+)
 from benchsuite.errors import UsageError
 
 
@@ -47,6 +53,7 @@ def runs_count(text: str) -> int:
               help="Timed repeats per case [default 5; --rigorous 10 per process].")
 @click.option("--min-time", type=float, default=None,
               help="Minimum seconds per timed repeat [default 0.2; --quick 0.05].")
+@precision_options("default 5%; --quick, --rigorous: off")
 @click.option("--threads", type=int, default=None,
               help="CPU threads for every backend [default: all usable cores].")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -59,20 +66,21 @@ def runs_count(text: str) -> int:
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the calibration file (the runs go to OUTPUT/runs/).")
 def calibrate_cmd(runs, backends, models, batch_sizes, modes, device, quick, rigorous,
-                  processes, repeats, min_time, threads, seed, variants, timeout, gemm_size,
-                  output) -> int:
+                  processes, repeats, min_time, precision, max_repeats, threads, seed, variants,
+                  timeout, gemm_size, output) -> int:
     """Run the matrix K times as separate runs; per case, the noise between runs, the compare
     threshold that keeps A/A false alarms at 1%, and the smallest detectable change."""
     from benchsuite import runview
 
     k = runs_count(runs)
-    p_repeats, p_min_time, p_gemm, p_processes = PRESETS[preset(quick, rigorous)]
+    p_repeats, p_min_time, p_gemm, p_processes, p_precision = PRESETS[preset(quick, rigorous)]
     settings = matrix_settings(
         backends, models, batch_sizes, modes, device,
         p_repeats if repeats is None else repeats,
         p_min_time if min_time is None else min_time, threads, seed, variants,
         parity=False, timeout=timeout, gemm_size=p_gemm if gemm_size is None else gemm_size,
-        processes=p_processes if processes is None else processes)
+        processes=p_processes if processes is None else processes,
+        precision=precision_of(precision, p_precision), max_repeats=max_repeats)
     doc, path = api.calibrate(settings, k, output=output, registry=common.registry(),
                               progress=runview.Progress)
     for line in table(doc):
