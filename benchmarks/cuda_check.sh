@@ -6,12 +6,13 @@
 # Run it from the repository root with benchsuite and the frameworks installed (their CUDA
 # builds); PYTHON picks the interpreter (default python3). Two phases:
 #   1. the functional checks, side by side (a GPU machine has the cores for it): list --probe,
-#      the `gpu` tests, check-plugin and verify per backend on cuda;
-#   2. then, alone on the machine, the default run on cuda and its report.
+#      the `gpu` tests and verify on cuda;
+#   2. then one at a time: check-plugin per backend on cuda, the default run on cuda and its
+#      report, and an A/A `ab` (the same Python on both sides) on the convnet.
 # Each step has its own time limit so that one hang cannot eat the others; every step runs even
 # when another failed, and the summary at the end names each step's exit status and seconds.
 # Left in OUT: log.txt (every step's output, in order), results/ (the run's file),
-# report.tar.gz (its HTML report), verify.json.
+# report.tar.gz (its HTML report), verify.json, ab/ (the A/A file).
 set -u
 out=${1:-${OUT:-./cuda-check}}
 mkdir -p "$out"
@@ -49,17 +50,20 @@ backends=$(for n in $names; do printf -- '-b %s ' "$n"; done)
 # Phase 1: functional, side by side.
 step 1-list 120 $py -m benchsuite list --probe &
 step 2-pytest-gpu 200 $py -m pytest -m gpu -q -p no:cacheprovider tests &
-for n in $names; do
-    step "3-check-$n" 200 $py -m benchsuite check-plugin "$n" --device cuda &
-done
-step 4-verify 200 sh -c "$py -m benchsuite verify --device cuda $backends --json \
+step 3-verify 200 sh -c "$py -m benchsuite verify --device cuda $backends --json \
     >'$out/verify.json'; st=\$?; tail -c 3000 '$out/verify.json'; exit \$st" &
 wait
 
-# Phase 2: measurement, alone.
-step 5-run-cuda 200 $py -m benchsuite run --device cuda $backends -o "$out/results"
+# Phase 2, one at a time: the plugin checks (their synchronize check is timed, and a timing
+# taken beside other work is inconclusive), the default run and its report, an A/A ab.
+for n in $names; do
+    step "4-check-$n" 200 $py -m benchsuite check-plugin "$n" --device cuda
+done
+step 5-run-cuda 240 $py -m benchsuite run --device cuda $backends -o "$out/results"
 step 6-report 60 $py -m benchsuite report "$out/results" -o "$out/report"
 tar -czf "$out/report.tar.gz" -C "$out" report 2>/dev/null && rm -rf "$out/report"
+step 7-ab-aa 120 $py -m benchsuite ab --device cuda $backends -m convnet --mode train --quick \
+    --base-python "$(command -v $py)" --python "$(command -v $py)" -o "$out/ab"
 
 cat "$logs"/* >"$out/log.txt"
 echo "=== summary" | tee -a "$out/log.txt"

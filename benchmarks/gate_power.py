@@ -14,6 +14,7 @@ the mean seconds per trial, with the load average before each condition.
     python benchmarks/gate_power.py                      # 20 trials each, 4 cases a trial
     python benchmarks/gate_power.py --trials 2 --no-busy # a smoke test (about a minute)
     python benchmarks/gate_power.py --quick-suite        # also: ab --quick vs run --quick
+    python benchmarks/gate_power.py --precision 0.02 --max-rounds 40   # rounds until +-2%
 
 A quiet trial takes about 10 s; beside the busy co-tenant about 30 s (contended rounds are
 re-run, and after one full settle wait the turns only glance at the CPU): the default full
@@ -56,7 +57,8 @@ def trial(registry, python: Path, args: argparse.Namespace, out: Path) -> tuple[
     settings = Settings(backends=["burn"], models=[("logreg", {})], modes=("train",),
                         batch_sizes=tuple(16 * (i + 1) for i in range(args.cases)),
                         repeats=args.rounds, min_time=args.min_time, threads=1,
-                        parity=False, gemm_size=64)
+                        parity=False, gemm_size=64, precision=args.precision,
+                        max_repeats=args.max_rounds)
     t0 = time.perf_counter()
     outcome = api.ab(settings, sys.executable, python, margin=args.margin, output=out,
                      registry=registry)
@@ -100,6 +102,11 @@ def main() -> int:
     p.add_argument("--min-time", type=float, default=0.05,
                    help="seconds per repeat [0.05, as ab --quick]")
     p.add_argument("--margin", type=float, default=0.03, help="ab --margin [0.03]")
+    p.add_argument("--precision", type=float, default=None,
+                   help="ab --precision as a fraction: rounds past --rounds until the CI is "
+                        "this narrow [off]")
+    p.add_argument("--max-rounds", type=int, default=None,
+                   help="ab --max-repeats [2 x --rounds with --precision]")
     p.add_argument("--slowdowns", default="0,0.05,0.10", help="injected slowdowns [0,0.05,0.10]")
     p.add_argument("--no-busy", action="store_true", help="skip the busy co-tenant half")
     p.add_argument("--quick-suite", action="store_true",
@@ -142,7 +149,10 @@ def main() -> int:
 def table(rows, args) -> str:
     head = ("| load | injected | load avg | trials | case verdicts | slower | faster | same | "
             "inconclusive | contended | gate failed (trials) | s / trial |")
-    lines = [f"{args.cases} cases a trial, {args.rounds} rounds of >= {args.min_time:g} s, "
+    rounds = (f"{args.rounds} rounds" if args.precision is None else
+              f"{args.rounds} rounds, then more (at most {args.max_rounds or 2 * args.rounds}) "
+              f"until the CI is within ±{100 * args.precision:g}%")
+    lines = [f"{args.cases} cases a trial, {rounds} of >= {args.min_time:g} s, "
              f"margin ±{100 * args.margin:g}%\n", head, "|" + "---|" * 12]
     for load, s, loadavg, r in rows:
         n = r["cases"] or 1

@@ -87,7 +87,7 @@ def run(settings: Settings | None = None, *, output: Path | str = "results",
             owned.enter_context(recording.claim(path))
         if settings.executor == "local":  # a Ray cluster's nodes are not this machine
             doc["idle_check"] = contention.idle_check()
-            if warning := contention.idle_warning(doc["idle_check"], settings.threads):
+            if warning := contention.idle_warning(doc["idle_check"]):
                 log.warning(warning)
         executor = _executor(registry, settings, doc, threads_from_node)
         _execute(executor, jobs, doc, path, "cases", progress, executor.expected(jobs), "run")
@@ -141,7 +141,7 @@ def ab(settings: Settings | None, base_python: Path | str, python: Path | str, *
 
     with recording.claim(path):
         doc["idle_check"] = contention.idle_check()
-        if warning := contention.idle_warning(doc["idle_check"], settings.threads):
+        if warning := contention.idle_warning(doc["idle_check"]):
             log.warning(warning)
         pool = WorkerPool(registry, settings.worker_settings(), note, pythons=pythons)
         _execute(ab_run.Stamped(InterleavedExecutor(pool)), jobs, doc, path, "cases", progress,

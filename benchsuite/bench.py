@@ -45,8 +45,7 @@ def run_case(session: Session, case: Case, settings: Settings) -> dict[str, Any]
     if live is None:
         return record
     try:
-        values, usage = contention.timed_clean(live.repeat, settings.repeats,
-                                               spare=contention.spare(settings.threads))
+        values, usage = contention.timed_clean(live.repeat, settings.repeats)
         return _finish(session, record, live, values, contention.summary(usage,
                                                                          settings.repeats))
     except Exception as exc:
@@ -216,16 +215,18 @@ def start_case(session: Session, case: Case, settings: Settings) -> dict[str, An
     return None
 
 
-def repeat_case(session: Session, key: tuple) -> tuple[contention.Usage | None, float] | str:
+def repeat_case(session: Session, key: tuple
+                ) -> tuple[contention.Usage | None, float | None] | str:
     """One timed repeat of the live case ``key``, its value kept here: what other processes
-    took meanwhile (None: no counters) and its throughput (samples/s), or ``"failed"`` (the
-    record says why)."""
+    took meanwhile (None: no counters) and its throughput (samples/s; None for a backend that
+    computes nothing, whose speed is no one's to narrow down), or ``"failed"`` (the record says
+    why)."""
     record, live, taken = _live(session, key)
     try:
         before = contention.read()
         taken.append(live.repeat())
-        spare = contention.spare(live.settings.threads)
-        return contention.usage(before, contention.read(), spare), live.throughput(taken[-1])
+        value = live.throughput(taken[-1]) if live.backend.computes else None
+        return contention.usage(before, contention.read()), value
     except Exception as exc:
         _failed(record, exc)
         return "failed"

@@ -42,7 +42,7 @@ class Settings:
     repeats: int = 5
     min_time: float = 0.2
     #: In turns: rounds go on past ``repeats`` until every pair's paired-ratio CI half-width
-    #: is at most this (a fraction), or ``max_repeats`` clean rounds (None: 3 × ``repeats``).
+    #: is at most this (a fraction), or ``max_repeats`` clean rounds (None: 2 × ``repeats``).
     #: None: ``repeats`` rounds.
     precision: float | None = None
     max_repeats: int | None = None
@@ -81,10 +81,10 @@ class Settings:
 
     def most_rounds(self) -> int:
         """The most clean rounds a case in turns takes: ``repeats``, or while chasing
-        ``precision``, ``max_repeats`` (3 × ``repeats`` unless given)."""
+        ``precision``, ``max_repeats`` (2 × ``repeats`` unless given)."""
         if not self.precision:
             return self.repeats
-        return max(self.repeats, self.max_repeats or 3 * self.repeats)
+        return max(self.repeats, self.max_repeats or 2 * self.repeats)
 
     def worker_settings(self) -> WorkerSettings:
         return WorkerSettings(self.threads, self.timeout, self.memory_limit_gib, self.isolate)

@@ -104,7 +104,6 @@ class InterleavedExecutor:
         settings = live[0].settings
         repeats = settings.repeats
         most = settings.most_rounds()
-        spare = contention.spare(settings.threads)
         budget = contention.budget(repeats) + most - repeats
         usage: dict[int, list[contention.Usage]] = {}  # round → what each contestant saw
         samples: dict[Case, dict[int, float]] = {job: {} for job in live}  # round → samples/s
@@ -119,7 +118,7 @@ class InterleavedExecutor:
             for job in rotation([j for j in live if j not in stopped], round_no):
                 # The last one's threads may still spin: wait for them. A machine that stayed
                 # busy through a whole wait is busy (a co-tenant): from then on only glance.
-                waited = contention.settle(patience, spare)
+                waited = contention.settle(patience)
                 patience = (contention.SETTLE_MAX_S if waited < patience
                             else 2 * contention.SETTLE_WINDOW_S)
                 kind, payload = self._call(job, "repeat_case", job.key())
@@ -160,14 +159,15 @@ def _taken(payload: Any) -> tuple[contention.Usage | None, float | None]:
 def precise(samples: dict[Case, dict[int, float]], rounds: list[int],
             target: float | None) -> bool:
     """Whether every pair of contestants has its paired ratio over ``rounds`` known to within
-    ``target`` (the 95% CI's half-width, relative). No target: always; a contest of one has
-    no pair, so nothing more to learn from its rounds."""
+    ``target`` (the 95% CI's half-width, relative). No target: always. Contestants without
+    samples are left out: the null backend, which computes nothing, and a worker of an older
+    benchsuite; a contest of one has no pair, so nothing more to learn from its rounds."""
     if not target:
         return True
-    if any(r not in got for got in samples.values() for r in rounds):
-        return True  # a contestant that does not say its samples: no precision to chase
-    for a, b in itertools.combinations(samples.values(), 2):
-        got = stats.paired_ratio([a[r] for r in rounds], rounds, [b[r] for r in rounds], rounds)
+    measured = [got for got in samples.values() if got]
+    for a, b in itertools.combinations(measured, 2):
+        common = [r for r in rounds if r in a and r in b]
+        got = stats.paired_ratio([a[r] for r in common], common, [b[r] for r in common], common)
         if got is None or stats.half_width(*got[:3]) > target:
             return False
     return True

@@ -44,8 +44,7 @@ def _scripted(monkeypatch, flags):
     it = iter(flags)
     monkeypatch.setattr(contention, "read", lambda: object())
     monkeypatch.setattr(contention, "usage",
-                        lambda a, b, spare=0.0: Usage(0.1, 1.0 if (f := next(it)) else 0.0,
-                                                      0, 1, f))
+                        lambda a, b: Usage(0.1, 1.0 if (f := next(it)) else 0.0, 0, 1, f))
 
 
 def test_contended_repeats_are_replaced_within_a_bound(monkeypatch):
@@ -75,15 +74,6 @@ def test_no_counters_means_no_block_and_no_reruns(monkeypatch):
     assert samples == [1.0] * 4 and contention.summary(used, 4) is None
 
 
-def only_the_busy_process() -> None:
-    """The premise of a test that expects no contention beside the busy process on a spare
-    core: nothing else is busy. Skip when something else is (the suite on a shared machine)."""
-    check = contention.idle_check()
-    if check and check["others_cores"] > 1 + contention.OTHERS_CORES:
-        pytest.skip(f"the machine is busier than the one busy process "
-                    f"({check['others_cores']:.2f} cores)")
-
-
 @pytest.fixture
 def busy_process():
     """One process that keeps a core busy, as a co-tenant would."""
@@ -108,20 +98,17 @@ def test_the_detector_flags_repeats_taken_beside_a_busy_process(busy_process):
     assert block["repeats_taken"] == 6  # every re-run was contended too
 
 
-@pytest.mark.parametrize("spare, contended", [(0, True), (1, False)])
-def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_process, spare,
-                                                                     contended):
-    """On every core, a busy neighbour is contention; with a core left spare (threads one
-    fewer than the cores), the neighbour on it is not."""
+@pytest.mark.parametrize("spare", [0, 1])
+def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_process, spare):
+    """On every core, and with a core left for the neighbour too: measured here, one thread
+    beside a busy process still ran the mlp cases 17-19% slow, so the neighbour counts."""
     from benchsuite import bench
     from benchsuite.cases import Settings, plan
     from benchsuite.execution.worker import Session
     from benchsuite.plugins import load_registry
 
     if contention.cores() - spare < 1:
-        pytest.skip("one core: none to leave spare")
-    if not contended:
-        only_the_busy_process()
+        pytest.skip("one core: none to leave")
     registry = load_registry()
     settings = Settings(backends=["numpy"], models=[("logreg", {})], modes=("infer",),
                         batch_sizes=(8,), repeats=3, min_time=0.2, parity=False,
@@ -129,17 +116,7 @@ def test_a_case_measured_beside_a_busy_process_is_recorded_contended(busy_proces
     (case,) = plan(registry, settings)
     record = bench.run_case(Session(registry.backend("numpy"), registry, {}), case, settings)
     assert record["status"] == "ok", record["error"]
-    assert record["contention"]["contended"] is contended, record["contention"]
-
-
-def test_spare_cores_raise_the_threshold_by_as_many_cores(monkeypatch):
-    monkeypatch.setattr(contention.psutil, "cpu_count", lambda: 4)
-    before = Reading(0.0, 0.0, 0.0, 0.0)
-    two_busy = Reading(1.0, 2.0, 0.0, 0.0)  # 1 s: others kept 2 cores busy
-    assert contention.spare(4) == 0 and contention.spare(1) == 3 and contention.spare(8) == 0
-    assert contention.usage(before, two_busy).contended
-    assert contention.usage(before, two_busy, spare=1).contended
-    assert not contention.usage(before, two_busy, spare=2).contended
+    assert record["contention"]["contended"] is True, record["contention"]
 
 
 @pytest.mark.parametrize("others, steal, usable, threads", [
@@ -170,45 +147,23 @@ def test_a_run_on_a_busy_machine_warns_first_and_records_its_idle_check(busy_pro
         or contention.cores() > 2
 
 
-def test_threads_idle_leaves_the_busy_core_to_its_owner(busy_process, tmp_path, capsys):
-    """``--threads idle`` beside one busy process: one core fewer, said first, no warning,
-    and the case is not contended (the neighbour keeps to its own core)."""
+def test_threads_idle_runs_on_the_free_cores_and_is_still_contended(busy_process, tmp_path,
+                                                                    capsys):
+    """``--threads idle`` beside one busy process: one core fewer, said first and recorded;
+    the neighbour still counts as contention."""
+    import json
+
     from benchsuite import cli
 
     if contention.cores() < 2:
-        pytest.skip("one core: none to leave spare")
-    only_the_busy_process()
+        pytest.skip("one core: none to leave")
     code = cli.main(["run", "-b", "numpy", "-m", "logreg", "--mode", "infer", "--batch-size",
                      "8", "--repeats", "3", "--min-time", "0.1", "--no-parity", "--threads",
                      "idle", "-o", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"--threads idle: {contention.cores() - 1} of" in err
-    assert "the machine is busy before the run" not in err
     (path,) = tmp_path.glob("*.json")
-    import json
-
     doc = json.loads(path.read_text())
     assert doc["settings"]["threads"] == contention.cores() - 1
-    assert doc["cases"][0]["contention"]["contended"] is False, doc["cases"][0]["contention"]
-
-
-def test_detection_off_means_no_idle_check_and_no_block(monkeypatch, tmp_path):
-    from benchsuite import api
-    from benchsuite.cases import Settings
-
-    monkeypatch.setenv("BENCHSUITE_CONTENTION", "off")
-    settings = Settings(backends=["null"], models=[("logreg", {})], modes=("infer",),
-                        batch_sizes=(8,), repeats=2, min_time=0.01, parity=False,
-                        isolate=False)
-    doc = api.run(settings, output=tmp_path).document
-    assert doc["idle_check"] is None
-    assert doc["cases"][0]["status"] == "ok" and doc["cases"][0]["contention"] is None
-
-
-def test_settling_waits_while_another_process_burns_the_cpu(busy_process, monkeypatch):
-    """Before a contestant's turn the coordinator waits for the last one's spinning threads;
-    a machine that stays busy is waited on for at most max_s."""
-    assert contention.settle(max_s=0.3) >= 0.3
-    monkeypatch.setenv("BENCHSUITE_CONTENTION", "off")
-    assert contention.settle(max_s=0.3) == 0.0
+    assert doc["cases"][0]["contention"]["contended"] is True, doc["cases"][0]["contention"]

@@ -80,10 +80,10 @@ def test_a_round_under_contention_is_taken_again(reg, tmp_path, monkeypatch):  #
     the clean rounds' (so both contestants' samples still pair up)."""
     flags = iter([False, False, True, False, False, False, False, False])  # then: the peak
     monkeypatch.setattr(contention, "idle_check", lambda: None)
-    monkeypatch.setattr(contention, "settle", lambda max_s=1.0, spare=0.0: 0.0)
+    monkeypatch.setattr(contention, "settle", lambda max_s=1.0: 0.0)
     monkeypatch.setattr(contention, "read", lambda: object())
 
-    def usage(before, after, spare=0.0):
+    def usage(before, after):
         busy = next(flags, False)
         return contention.Usage(0.1, 1.0 if busy else 0.0, 0.0, 1.0, busy)
 
@@ -120,7 +120,7 @@ def test_a_machine_that_stays_busy_is_waited_on_once_then_only_glanced_at(reg, t
     next ones only a glance, until a wait ends early again."""
     waits = []
 
-    def settle(max_s=1.0, spare=0.0):
+    def settle(max_s=1.0):
         waits.append(max_s)
         return max_s if len(waits) <= 3 else 0.0  # busy for three turns, then quiet
 
@@ -158,13 +158,16 @@ def test_precise_asks_every_pair_for_a_narrow_paired_ratio():
     assert not precise({"a": steady, "b": close, "c": wild}, rounds, 0.05)  # one pair is enough
     assert precise({"a": steady, "b": wild}, rounds, None)  # no target: the repeats suffice
     assert precise({"a": wild}, rounds, 0.05)  # a contest of one has no ratio to narrow
-    # A worker of an older benchsuite (ab's base side) says no samples: the repeats suffice.
+    # Contestants without samples are left out: a worker of an older benchsuite (ab's base
+    # side), the null backend (computes nothing: its speed is no one's to narrow down).
     assert precise({"a": steady, "b": {}}, rounds, 0.05)
+    assert precise({"a": steady, "b": close, "null": {}}, rounds, 0.05)
+    assert not precise({"a": steady, "b": wild, "null": {}}, rounds, 0.05)
 
 
-def test_settings_default_to_three_times_the_repeats_while_chasing_precision():
+def test_settings_default_to_twice_the_repeats_while_chasing_precision():
     from benchsuite.cases import Settings
 
     assert Settings(repeats=5).most_rounds() == 5
-    assert Settings(repeats=5, precision=0.05).most_rounds() == 15
+    assert Settings(repeats=5, precision=0.05).most_rounds() == 10
     assert Settings(repeats=5, precision=0.05, max_repeats=8).most_rounds() == 8

@@ -58,7 +58,7 @@ def precision_options(defaults: str):
     def add(f):
         f = click.option("--max-repeats", type=int, default=None,
                          help="The most rounds a case takes chasing --precision "
-                              "[default 3 x --repeats].")(f)
+                              "[default 2 x --repeats].")(f)
         return click.option("--precision", default=None, metavar="PCT|off",
                             help="In turns: more rounds until every paired ratio's 95% CI is "
                                  f"within this [{defaults}].")(f)
@@ -75,8 +75,8 @@ def precision_of(text: str | None, default: float | None) -> float | None:
 def resolve_threads(text: str | int | None) -> int | None:
     """``--threads``: a count (checked with the other settings), None (every usable core),
     or ``idle``: the usable cores that a 0.5 s look at the machine finds free (at least 1),
-    said on one line. Runs that leave cores spare do not count others' work on them as
-    contention (:mod:`benchsuite.contention`)."""
+    said on one line. Beside a busy process its numbers stay closer to quiet ones than an
+    all-cores run's, though still contended (:mod:`benchsuite.contention`)."""
     if text is None or isinstance(text, int):
         return text
     if text.strip().lower() == "idle":
