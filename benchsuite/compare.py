@@ -59,7 +59,7 @@ class Comparison:
     def warnings(self) -> list[str]:
         out = []
         if self.environment_differences:
-            out.append("BASE and NEW ran on different environments "
+            out.append("BASE and NEW ran on different environments or settings "
                        f"({', '.join(self.environment_differences)})")
         if 0 < self.fewest_samples < MIN_SIGNIFICANT_SAMPLES:
             out.append(f"some cases have only {self.fewest_samples} samples a side: no change "
@@ -101,13 +101,22 @@ def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, An
                                "(its 'ab' verdicts): compare takes benchsuite run files")
     if df.empty:
         raise ResultsError(f"{name}: no cases in {', '.join(str(f) for f, _ in runs)}")
-    return df, [run.get("environment", {}) for _, run in runs]
+    return df, [{**run.get("environment", {}),
+                 **{k: (run.get("settings") or {}).get(k) for k in MEASURED_WITH}}
+                for _, run in runs]
+
+
+#: The run settings that change what a number means (``--threads idle`` picks a count from the
+#: load): two sides that differ in them are compared with a warning, like two machines.
+MEASURED_WITH = ("threads", "repeats", "min_time", "precision")
 
 
 def environment_differences(base_envs, new_envs) -> list[str]:
-    """Fingerprint fields that differ between the two sides (a comparison across machines or
-    software versions is still made, with a warning)."""
-    fields = ("cpu", "cores_usable", "memory_gib", "python", "packages", "gpus", "thread_env")
+    """Fingerprint fields and measuring settings that differ between the two sides (a
+    comparison across machines, software versions or thread counts is still made, with a
+    warning)."""
+    fields = ("cpu", "cores_usable", "memory_gib", "python", "packages", "gpus", "thread_env",
+              *MEASURED_WITH)
     out = []
     for key in fields:
         b = {repr(e.get(key)) for e in base_envs}

@@ -75,7 +75,7 @@ def test_cli_exit_codes_markdown_and_environment_warning(tmp_path, capsys):
     assert cli.main(["compare", str(a), str(b), "--markdown"]) == 1
     out = capsys.readouterr()
     assert "| torch |" in out.out and "slower" in out.out and "-50.0%" in out.out
-    assert "different environments (cpu)" in out.err
+    assert "different environments or settings (cpu)" in out.err
     assert cli.main(["compare", str(a), str(a), "--threshold", "5%"]) == 0
     assert cli.main(["compare", str(a), str(b), "--threshold", "60%"]) == 0  # below threshold
 
@@ -174,3 +174,17 @@ def test_too_few_samples_detect_nothing(tmp_path, capsys):
                                     "none (cases: none–none)")
     assert cli.main(["compare", str(a), str(a), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cases"][0]["detectable"] is None
+
+
+def test_runs_measured_with_other_threads_or_repeats_are_compared_with_a_warning(tmp_path,
+                                                                               capsys):
+    """``--threads idle`` picks a thread count from the load: a run on 1 thread against one
+    on 2 measures something else, and compare says so (like two machines)."""
+    a = make_run(cases())
+    b = make_run(cases())
+    b["settings"].update(threads=a["settings"]["threads"] + 1, repeats=7)
+    pa, pb = write(a, tmp_path / "a.json"), write(b, tmp_path / "b.json")
+    assert compare([pa], [pb]).environment_differences == ["threads", "repeats"]
+    assert compare([pa], [pa]).environment_differences == []
+    assert cli.main(["compare", str(pa), str(pb)]) == 0
+    assert "different environments or settings (threads, repeats)" in capsys.readouterr().err
