@@ -15,7 +15,7 @@ import click
 from benchsuite import api
 from benchsuite.cli import common
 from benchsuite.cli.common import group, percent
-from benchsuite.cli.run import matrix_settings, precision_of, precision_options
+from benchsuite.cli.run import matrix_options, matrix_settings, precision_of, precision_options
 from benchsuite.units import change, rate
 
 #: Rounds (timed repeats per side) and seconds per repeat: the default and --quick. Ten
@@ -30,15 +30,7 @@ PYTHON = click.Path(dir_okay=False, path_type=Path)
               help="Python of the base environment (e.g. base/.venv/bin/python).")
 @click.option("--python", "python", required=True, type=PYTHON, metavar="PATH",
               help="Python of the new environment; the same as --base-python: an A/A test.")
-@click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
-              help="Backend (repeatable; default: every installed backend).")
-@click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
-              help="Model, optionally with parameters (repeatable; default: all).")
-@click.option("--batch-size", "batch_sizes", multiple=True, type=int, metavar="N",
-              help="Batch size (repeatable; default 128).")
-@click.option("--mode", "modes", multiple=True, metavar="train|infer|latency",
-              help="What to time (repeatable; default: train and infer).")
-@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
+@matrix_options
 @click.option("--quick", is_flag=True, help="Preset: 10 rounds of >= 0.05 s (CI gates).")
 @click.option("--repeats", type=int, default=None,
               help="Rounds: timed repeats per case and environment, taken in turns "

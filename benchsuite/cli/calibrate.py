@@ -14,6 +14,7 @@ from benchsuite.cli import common
 from benchsuite.cli.common import group
 from benchsuite.cli.run import (
     PRESETS,
+    matrix_options,
     matrix_settings,
     precision_of,
     precision_options,
@@ -36,15 +37,7 @@ def runs_count(text: str) -> int:
 @group.command("calibrate")
 @click.option("--runs", "runs", default="3", show_default=True, metavar="K",
               help="Separate runs of the matrix, back to back (at least 2).")
-@click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
-              help="Backend (repeatable; default: every installed backend).")
-@click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
-              help="Model, optionally with parameters (repeatable; default: all).")
-@click.option("--batch-size", "batch_sizes", multiple=True, type=int, metavar="N",
-              help="Batch size (repeatable; default 128).")
-@click.option("--mode", "modes", multiple=True, metavar="train|infer|latency",
-              help="What to time (repeatable; default: train and infer).")
-@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
+@matrix_options
 @click.option("--quick", is_flag=True, help="Preset: 5 repeats of >= 0.05 s, as run --quick.")
 @click.option("--rigorous", is_flag=True, help="Preset: as run --rigorous.")
 @click.option("--processes", type=int, default=None,

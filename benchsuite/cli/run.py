@@ -53,6 +53,30 @@ def matrix_settings(backends, models, batch_sizes, modes, device, repeats, min_t
         variants=tuple(variants), **rest)
 
 
+#: The options that pick a case matrix (what :func:`matrix_settings` takes), shared by
+#: ``run``, ``ab`` and ``calibrate``.
+MATRIX_OPTIONS = [
+    click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
+                 help="Backend (repeatable; default: every installed backend)."),
+    click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
+                 help="Model, optionally with parameters, e.g. mlp:depth=10,activation=sigmoid "
+                      "(repeatable; default: all)."),
+    click.option("--batch-size", "batch_sizes", multiple=True, type=int, metavar="N",
+                 help="Batch size (repeatable; default 128)."),
+    click.option("--mode", "modes", multiple=True, metavar="train|infer|latency",
+                 help="What to time (repeatable; default: train and infer). latency: predict "
+                      "at batch 1 with every step timed (p50/p90/p99)."),
+    click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all"),
+]
+
+
+def matrix_options(f):
+    """Add :data:`MATRIX_OPTIONS` to a command."""
+    for option in reversed(MATRIX_OPTIONS):
+        f = option(f)
+    return f
+
+
 def precision_options(defaults: str):
     """``--precision`` and ``--max-repeats``, for the commands that measure in turns."""
     def add(f):
@@ -96,17 +120,7 @@ def resolve_threads(text: str | int | None) -> int | None:
 
 
 @group.command("run")
-@click.option("-b", "--backend", "backends", multiple=True, metavar="NAME",
-              help="Backend to run (repeatable; default: every installed backend).")
-@click.option("-m", "--model", "models", multiple=True, metavar="NAME[:K=V,...]",
-              help="Model, optionally with parameters, e.g. mlp:depth=10,activation=sigmoid "
-                   "(repeatable; default: all).")
-@click.option("--batch-size", "batch_sizes", multiple=True, type=int, metavar="N",
-              help="Batch size (repeatable; default 128).")
-@click.option("--mode", "modes", multiple=True, metavar="train|infer|latency",
-              help="What to time (repeatable; default: train and infer). latency: predict at "
-                   "batch 1 with every step timed (p50/p90/p99).")
-@click.option("--device", default="cpu", show_default=True, metavar="cpu|cuda|all")
+@matrix_options
 @click.option("--quick", is_flag=True,
               help="Preset: 5 repeats of >= 0.05 s (CI smoke runs).")
 @click.option("--rigorous", is_flag=True,
