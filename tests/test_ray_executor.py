@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite import cli, results
+from tests.test_reliability import sigint_default
 
 # Node deaths are noticed within ~1.5 s instead of Ray's default ~15-30 s.
 FAST_HEALTH = {"health_check_period_ms": 500, "health_check_failure_threshold": 3,
@@ -202,7 +203,7 @@ def start_run(cluster, out: Path, *args: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchsuite", "run", "--executor", "ray", "--ray-address",
          cluster.address, *slow, "--repeats", "3", *args, "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 90
     while not list(out.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.1)

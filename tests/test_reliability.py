@@ -102,6 +102,14 @@ def _dist_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}
 
 
+def sigint_default() -> None:
+    """A child's SIGINT back to the default before it starts: a shell that runs the suite in
+    the background (``pytest &``) makes its children ignore SIGINT, and Python then never
+    installs its KeyboardInterrupt handler. The tests that interrupt a run must not depend
+    on how the suite was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_keeps_finished_cases_and_resume_completes_the_run(tmp_path):
     env = _dist_env(tmp_path)
     out = tmp_path / "out"
@@ -111,7 +119,7 @@ def test_sigint_keeps_finished_cases_and_resume_completes_the_run(tmp_path):
             "-m", "tiny", "--mode", "infer", "--mode", "train", "--no-parity", "--repeats", "2",
             "--min-time", "0.005", "--batch-size", "8", "--gemm-size", "64", "-o", str(out)]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         files = list(out.glob("*.json"))
