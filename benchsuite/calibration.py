@@ -4,9 +4,6 @@ and the ``compare`` thresholds that follow from it.
 A calibration is K runs of one matrix, back to back, each its own results file (``api``
 runs them; this module reads them). Per case (``compare``'s key) it derives:
 
-Only runs in which a case was ``ok`` and not contended count; a case with fewer than 2 such
-runs is left out (``summary.left_out``), and ``compare`` gives it its default threshold.
-
 - ``within_cv``: the median of the runs' CVs (the noise ``compare``'s default rule sees), and
   ``within_sd``, what that noise alone makes a median of n samples vary by (MEDIAN_SE x CV /
   sqrt(n), in log throughput);
@@ -24,6 +21,9 @@ runs is left out (``summary.left_out``), and ``compare`` gives it its default th
   default rule gave this case over the K(K-1)/2 pairs of runs (all A/A: each one is false);
 - ``detectable``: the change ``compare`` with this calibration would catch with 80% power
   in two runs like these (:func:`benchsuite.stats.detectable_independent`).
+
+Only runs in which a case was ``ok`` and not contended count; a case with fewer than 2 such
+runs is left out (``summary.left_out``), and ``compare`` gives it its default threshold.
 
 The t quantile is what the estimate costs: 8 cases of 3 runs (16 degrees of freedom) pay 1.13
 times what a known sd would (2.92 against 2.58), 2 cases of 2 runs 25 times (63.7). A
@@ -54,7 +54,7 @@ VERSION = 1
 SCHEMA_FILE = "calibration-v1.schema.json"
 FALSE_ALARMS = 0.01  # the A/A false-alarm rate a calibrated threshold allows, per case
 #: What the runs compared must share with the calibration's, or its thresholds do not apply.
-SETTINGS = ("repeats", "min_time", "threads", "processes")
+SETTINGS = ("repeats", "min_time", "threads", "processes", "precision")
 MACHINE = ("cpu", "cores_usable")
 
 

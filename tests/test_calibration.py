@@ -92,6 +92,7 @@ def test_cases_the_calibration_lacks_take_the_default_rule_and_say_so(tmp_path, 
 
 @pytest.mark.parametrize("change, message", [
     ({"settings": {"repeats": 9}}, "was measured with repeats {repeats}, {new} with 9"),
+    ({"settings": {"precision": 0.02}}, "was measured with precision "),
     ({"env": {"cpu": "Another CPU"}}, "was measured on another machine (cpu"),
 ])
 def test_a_calibration_of_other_settings_or_another_machine_is_refused(tmp_path, capsys,
