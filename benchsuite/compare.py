@@ -35,6 +35,7 @@ import pandas as pd
 from benchsuite import results
 from benchsuite.errors import ResultsError
 from benchsuite.stats import detectable_independent, noise_threshold, p_value, ratio_ci
+from benchsuite.units import percent_or_none
 
 KEY = ["backend", "variant", "model", "model_params", "mode", "device", "batch_size"]
 ALPHA = 0.05
@@ -77,15 +78,12 @@ class Comparison:
         if values.empty:
             return "smallest change this comparison could detect: no case was judged"
         return (f"smallest change this comparison could detect: median "
-                f"{_pct(values.median())} (cases: {_pct(values.min())}–{_pct(values.max())})")
+                f"{percent_or_none(values.median())} (cases: {percent_or_none(values.min())}–"
+                f"{percent_or_none(values.max())})")
 
     @property
     def regressions(self) -> pd.DataFrame:
         return self.rows[self.rows["verdict"].isin(REGRESSIONS)]
-
-
-def _pct(value: float) -> str:
-    return "none" if value == float("inf") else f"{100 * value:.1f}%"
 
 
 def _ok_cvs(*frames: pd.DataFrame) -> pd.Series:
@@ -93,7 +91,10 @@ def _ok_cvs(*frames: pd.DataFrame) -> pd.Series:
     return pd.concat([f.loc[f["status"] == "ok", "cv"] for f in frames])
 
 
-def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def _side(paths: list[Path], name: str
+          ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[tuple[Path, dict[str, Any]]]]:
+    """A side's cases, its fingerprints (with the settings that change what a number means)
+    and its runs as read."""
     df, runs = results.load_runs(paths)
     for file, run in runs:
         if run.get("kind") == "ab":  # both environments' cases, under the same keys
@@ -103,7 +104,7 @@ def _side(paths: list[Path], name: str) -> tuple[pd.DataFrame, list[dict[str, An
         raise ResultsError(f"{name}: no cases in {', '.join(str(f) for f, _ in runs)}")
     return df, [{**run.get("environment", {}),
                  **{k: (run.get("settings") or {}).get(k) for k in MEASURED_WITH}}
-                for _, run in runs]
+                for _, run in runs], runs
 
 
 #: The run settings that change what a number means (``--threads idle`` picks a count from the
@@ -131,10 +132,10 @@ def compare(base: list[Path], new: list[Path], threshold: float | None = None,
     """NEW against BASE. ``calibration``: a :class:`benchsuite.calibration.Calibration` (its
     ``check(runs)`` refuses runs it was not measured for; ``case(key)`` gives a case's
     threshold and modelled between-run sd, or None); an explicit ``threshold`` overrides it."""
-    bdf, benv = _side(base, "BASE")
-    ndf, nenv = _side(new, "NEW")
+    bdf, benv, bruns = _side(base, "BASE")
+    ndf, nenv, nruns = _side(new, "NEW")
     if calibration is not None:
-        calibration.check([*results.load_runs(base)[1], *results.load_runs(new)[1]])
+        calibration.check([*bruns, *nruns])
     thr = noise_threshold(_ok_cvs(bdf, ndf)) if threshold is None else threshold
     bk = {tuple(r[k] for k in KEY): r for r in bdf.to_dict("records")}
     nk = {tuple(r[k] for k in KEY): r for r in ndf.to_dict("records")}

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from benchsuite.runview import console_for
+from benchsuite.units import percent_or_none
 
 
 def _console(stderr: bool = False) -> Console:
@@ -127,11 +128,9 @@ def comparison_frame(result):
 
 def _share(value) -> str:
     """A relative change as a percent; inf: "none" (no change could have been detected)."""
-    import math
-
     if value is None or value != value:  # None or NaN: not judged
         return ""
-    return "none" if math.isinf(value) else f"{100 * value:.1f}%"
+    return percent_or_none(value)
 
 
 def comparison_json(result) -> str:

@@ -80,6 +80,14 @@ def percent(fraction: float | None) -> str:
     return "" if _missing(fraction) else f"{sig(100 * float(fraction))}%"
 
 
+def percent_or_none(fraction: float | None) -> str:
+    """A change to one decimal, 0.123 → "12.3%"; "none" where there is none to give (None,
+    NaN or infinite: a smallest detectable change when nothing could have been detected)."""
+    if fraction is None or not math.isfinite(float(fraction)):
+        return "none"
+    return f"{100 * float(fraction):.1f}%"
+
+
 def change(ratio: float | None) -> str:
     """A ratio new/old as a signed change, one decimal: 1.041 → "+4.1%", 0.5 → "-50.0%"."""
     return "" if _missing(ratio) else f"{100 * (float(ratio) - 1):+.1f}%"

@@ -16,7 +16,7 @@ from benchsuite import api
 from benchsuite.cli import common
 from benchsuite.cli.common import group, percent
 from benchsuite.cli.run import matrix_options, matrix_settings, precision_of, precision_options
-from benchsuite.units import change, rate
+from benchsuite.units import change, percent_or_none, rate
 
 #: Rounds (timed repeats per side) and seconds per repeat: the default and --quick. Ten
 #: rounds: the Wilcoxon test's smallest p is 2 / 2**rounds (0.002), which a Holm
@@ -98,7 +98,7 @@ def _detectable(r: dict[str, Any]) -> str:
     """The smallest change the case could have caught; "none" when its rounds cannot."""
     if r.get("p_value") is None:
         return ""  # no statistics: nothing was judged
-    return "none" if r.get("detectable") is None else f"{100 * r['detectable']:.1f}%"
+    return percent_or_none(r.get("detectable"))
 
 
 def table(rows: list[dict[str, Any]], margin: float, width: int = 80) -> list[str]:

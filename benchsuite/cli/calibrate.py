@@ -3,7 +3,6 @@ compare's threshold must be on this machine, and what its default rule gets wron
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from benchsuite.cli.run import (
     preset,
 )
 from benchsuite.errors import UsageError
+from benchsuite.units import percent_or_none
 
 
 def runs_count(text: str) -> int:
@@ -82,26 +82,23 @@ def calibrate_cmd(runs, backends, models, batch_sizes, modes, device, quick, rig
     return 0
 
 
-def _pct(value: float | None) -> str:
-    return "none" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
-
-
 def table(doc: dict[str, Any]) -> list[str]:
     """The cases (within-run CV, between-run sd, threshold, A/A alarms, detectable) and the
     machine-level summary, as lines."""
     head = ("case", "cv", "between", "threshold", "A/A alarms", "detectable")
     cells = [(f"{c['backend']} {c['model']} {c['mode']} b{c['batch_size']}"
               + (f" [{c['variant']}]" if c.get("variant") not in (None, "default") else ""),
-              _pct(c["within_cv"]), _pct(c["between_sd"]), _pct(c["threshold"]),
-              f"{c['aa_false_alarms']}/{c['aa_pairs']}", _pct(c["detectable"]))
+              percent_or_none(c["within_cv"]), percent_or_none(c["between_sd"]),
+              percent_or_none(c["threshold"]), f"{c['aa_false_alarms']}/{c['aa_pairs']}",
+              percent_or_none(c["detectable"]))
              for c in doc["cases"]]
     sizes = [max(len(row[i]) for row in [head, *cells]) for i in range(len(head))]
     out = ["  ".join([r[0].ljust(sizes[0]), *(v.rjust(s) for v, s in zip(r[1:], sizes[1:]))])
            for r in [head, *cells]]
     s = doc["summary"]
-    out.append(f"{doc['runs']} runs: drift between runs {_pct(s['drift_sd'])} "
+    out.append(f"{doc['runs']} runs: drift between runs {percent_or_none(s['drift_sd'])} "
                f"({s['degrees_of_freedom']} degrees of freedom); median threshold "
-               f"{_pct(s['median_threshold'])} (A/A false alarms at most 1% a case)")
+               f"{percent_or_none(s['median_threshold'])} (A/A false alarms at most 1% a case)")
     out.append(f"compare's default rule on the {doc['runs'] * (doc['runs'] - 1) // 2} pairs "
                f"of runs: {s['aa_false_alarms']} false alarms in {s['aa_verdicts']} case "
                "verdicts")
